@@ -1,0 +1,5 @@
+import sys
+
+from healthtui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,502 @@
+"""The `healthtui` command: wires config, store, collectors, TUI and export; maps errors to exit codes.
+
+Exit codes: 0 ok, 1 a check failed, 2 usage/config/input error. User errors are one line on stderr;
+`-v` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from healthtui import __version__
+from healthtui.config import Config, config_from_text, load_config
+from healthtui.errors import BusyError, HealthError, RepoError, StoreError
+
+DB_ENV = "HEALTHTUI_DB"
+DB_NAME = "healthtui.db"
+
+
+class Env:
+    """What every command needs, resolved lazily from the global options."""
+
+    def __init__(self, repo: Path | None, db: Path | None, config: Path | None, verbose: bool):
+        self.repo_arg, self.db_arg, self.config_arg, self.verbose = repo, db, config, verbose
+
+    @cached_property
+    def repo(self):
+        from healthtui.collect.gitrepo import GitRepo
+
+        start = self.repo_arg if self.repo_arg is not None else Path.cwd()
+        return GitRepo.open(start, search_parents=self.repo_arg is None)
+
+    def repo_or_none(self):
+        try:
+            return self.repo
+        except RepoError:
+            if self.repo_arg is not None:
+                raise
+            return None
+
+    @cached_property
+    def config(self) -> Config:
+        if self.config_arg is not None:
+            return load_config(None, self.config_arg)
+        repo = self.repo_or_none()
+        if repo is None:
+            return Config()
+        if not repo.bare:
+            return load_config(repo.root)
+        return _config_from_tree(repo)
+
+    @cached_property
+    def db_path(self) -> Path:
+        if self.db_arg is not None:
+            return self.db_arg
+        if os.environ.get(DB_ENV):
+            return Path(os.environ[DB_ENV])
+        repo = self.repo_or_none()
+        if self.config.database:
+            base = repo.root if repo is not None else Path.cwd()
+            return base / self.config.database
+        if repo is None:
+            raise RepoError(
+                f"{Path.cwd()}: not inside a git repository (use --repo PATH, or --db FILE to "
+                "browse a database)"
+            )
+        return repo.git_dir / DB_NAME
+
+    def engine(self, *, create: bool = True):
+        import store
+
+        try:
+            return store.open_engine(self.db_path, create=create)
+        except store.StoreError as exc:
+            raise StoreError(str(exc)) from None
+
+    def label(self) -> str:
+        repo = self.repo_or_none()
+        return str(repo.root) if repo is not None else str(self.db_path)
+
+
+def _config_from_tree(repo) -> Config:
+    """A bare repository or mirror has no work tree: read the config from HEAD's tree."""
+    if not repo.has_commits():
+        return Config()
+    blobs = {e.path: e.blob for e in repo.list_tree("HEAD") if "/" not in e.path}
+    for name in ("healthtui.toml", "pyproject.toml"):
+        if name in blobs:
+            text = repo.read_blob(blobs[name]).decode("utf-8", "replace")
+            if name == "pyproject.toml" and "[tool.healthtui" not in text:
+                continue
+            return config_from_text(text, f"{repo.root}:HEAD:{name}")
+    return Config()
+
+
+@contextmanager
+def collector_lock(db_path: Path, what: str) -> Iterator[None]:
+    """One writer at a time per database: a second backfill/collect is told and stops."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(db_path) + ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise BusyError(f"another healthtui backfill or collect is running on {db_path}") from None
+    except OSError as exc:
+        raise StoreError(f"{db_path}: cannot take the lock: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class Progress:
+    """A one-line progress bar on a terminal (done, rate, ETA); silent otherwise."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate > 0 else 0
+        width = 24
+        filled = int(width * done / max(total, 1))
+        bar = "█" * filled + "░" * (width - filled)
+        click.echo(
+            f"\r{self.label} {bar} {done}/{total} commits · {rate:.1f}/s · ETA {eta:.0f}s ",
+            nl=False,
+            err=True,
+        )
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            click.echo(err=True)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path),
+    help="The git repository (default: the one containing the current directory). Bare is fine.",
+)
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"The database file (default: ${DB_ENV}, config `database`, else <git dir>/{DB_NAME}).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A config file (default: healthtui.toml or [tool.healthtui] in pyproject.toml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, prog_name="healthtui")
+@click.pass_context
+def cli(ctx: click.Context, repo: Path | None, db: Path | None, config_path: Path | None, verbose):
+    """Migration and test health of a Python codebase, over its git history.
+
+    With no command, opens the dashboard. Start with `healthtui demo`, or in your own repository
+    `healthtui backfill` and then `healthtui`.
+    """
+    ctx.obj = Env(repo, db, config_path, verbose)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
+
+
+@cli.command()
+@click.pass_obj
+def tui(env: Env) -> None:
+    """Open the dashboard (the default command)."""
+    from healthtui.tui.app import run_app
+
+    env.config  # noqa: B018  (validate config before the screen takes over)
+    engine = env.engine()
+    run_app(
+        engine=engine,
+        config=env.config,
+        repo_label=env.label(),
+        repo_root=_work_tree(env),
+    )
+
+
+def _work_tree(env: Env) -> Path | None:
+    repo = env.repo_or_none()
+    return None if repo is None or repo.bare else repo.root
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path, exists=True))
+@click.option("--rev", help="Scan a revision from git objects instead of the work tree.")
+@click.option("--rule", "rule_ids", multiple=True, help="Only these rule ids (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def scan(env: Env, path: Path | None, rev: str | None, rule_ids: Sequence[str], fmt: str) -> None:
+    """Show the current findings, linter style: `path:line:col: rule-id message`. Writes nothing."""
+    from healthtui.collect.scanning import format_json, format_text, scan_revision, scan_worktree
+    from healthtui.rules import RuleEngine
+
+    if path is not None and rev is not None:
+        raise click.UsageError("give a PATH or --rev, not both")
+    config = env.config
+    if path is not None and env.config_arg is None:
+        repo_root = path if path.is_dir() else path.parent
+        found = load_config(repo_root)
+        config = found if found.source is not None else config
+    engine = RuleEngine(config.rules, config.suites)
+    if rev is not None:
+        evaluation = scan_revision(env.repo, rev, engine)
+    else:
+        root = path if path is not None else env.repo.root
+        if path is None and env.repo.bare:
+            raise RepoError(f"{root}: a bare repository has no work tree; use --rev")
+        evaluation = scan_worktree(root, engine)
+    rules = tuple(rule_ids) or None
+    if fmt == "json":
+        click.echo(format_json(evaluation, rules=rules))
+    else:
+        for line in format_text(evaluation, rules=rules):
+            click.echo(line)
+
+
+@cli.command()
+@click.option("--rev", help="Walk this revision's first-parent line (default: the branch).")
+@click.option("--since", help="Only commits from this date (YYYY-MM-DD, in each commit's offset).")
+@click.option("--until", help="Only commits up to this date (inclusive).")
+@click.option("--every", type=click.IntRange(min=1), help="Every Nth commit (plus the tip).")
+@click.option("--daily", is_flag=True, help="The last commit of each day.")
+@click.pass_obj
+def backfill(env: Env, rev, since, until, every, daily) -> None:
+    """Snapshot every metric at each commit of the branch's history (resumable, incremental)."""
+    if every and daily:
+        raise click.UsageError("--every and --daily cannot be combined")
+    repo, config = env.repo, env.config
+    engine = env.engine()
+    from healthtui.collect.history import backfill as run_backfill
+
+    with collector_lock(env.db_path, "backfill"):
+        progress = Progress("backfill", sys.stderr.isatty())
+        try:
+            result = run_backfill(
+                repo,
+                engine,
+                config,
+                rev=rev,
+                since=since,
+                until=until,
+                every=every,
+                daily=daily,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    rate = result.written / result.seconds if result.seconds else 0
+    click.echo(
+        f"backfill: {result.written} snapshots written, {result.already} already current, "
+        f"{result.seconds:.1f}s ({rate:.1f} commits/s) -> {env.db_path}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A pytest-json-report file to ingest (repeatable; config `reports` globs are added).",
+)
+@click.option(
+    "--commit", help="Link the reports to this revision (default: their metadata, else HEAD)."
+)
+@click.option(
+    "--run-tests", is_flag=True, help="Run the configured test_command and ingest its report."
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print nothing unless something is wrong (for cron)."
+)
+@click.pass_obj
+def collect(env: Env, reports: Sequence[Path], commit: str | None, run_tests: bool, quiet: bool):
+    """The cron step: snapshot new commits on the branch, then ingest new test reports."""
+    repo, config = env.repo, env.config
+    engine = env.engine()
+    from healthtui.collect.history import collect_commits
+
+    try:
+        lock = collector_lock(env.db_path, "collect")
+        lock.__enter__()
+    except BusyError as exc:
+        if not quiet:
+            click.echo(f"healthtui: {exc}; nothing to do", err=True)
+        return
+    bad: list[tuple[Path, str]] = []
+    try:
+        result = collect_commits(repo, engine, config)
+        paths = list(reports) + _report_globs(repo, config)
+        ingested = 0
+        if paths:
+            from healthtui.collect.reports import ingest_reports
+
+            outcome = ingest_reports(engine, config, paths, repo=repo, commit=commit)
+            ingested += len(outcome.ingested)
+            bad.extend(outcome.errors)
+        if run_tests:
+            from healthtui.collect.reports import run_tests as run_test_command
+
+            outcome = run_test_command(engine, config, repo=repo)
+            ingested += len(outcome.ingested)
+            bad.extend(outcome.errors)
+    finally:
+        lock.__exit__(None, None, None)
+    for path, reason in bad:
+        click.echo(f"healthtui: {path}: {reason}", err=True)
+    if not quiet:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+        click.echo(
+            f"collect: {result.written} new snapshots, {ingested} reports ingested"
+            + (f", {result.unreachable} commits left the branch" if result.unreachable else "")
+        )
+    if bad:
+        raise SystemExit(2)
+
+
+def _report_globs(repo, config: Config) -> list[Path]:
+    if not config.reports or repo.bare:
+        return []
+    found: list[Path] = []
+    for pattern in config.reports:
+        found.extend(sorted(p for p in repo.root.glob(pattern) if p.is_file()))
+    return found
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "txt", "html", "json", "svg"]),
+    default="md",
+    show_default=True,
+)
+@click.option(
+    "--since", default="last", show_default=True, help="last, a revision, or a date/3d/24h."
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here.")
+@click.pass_obj
+def export(env: Env, fmt: str, since: str, output: Path | None) -> None:
+    """A short, true standup summary of what changed (markdown by default)."""
+    engine = env.engine(create=False)
+    from healthtui.export import run_export
+
+    text = run_export(
+        engine=engine, config=env.config, fmt=fmt, since=since, repo=env.repo_or_none()
+    )
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    tmp = output.with_name(output.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        raise HealthError(f"{output}: cannot write: {exc.strerror or exc}") from None
+
+
+@cli.command()
+@click.option("--against", help="Compare with this revision (default: merge-base with the branch).")
+@click.option("--rev", help="Check this revision instead of the work tree.")
+@click.option("--metric", "metrics", multiple=True, help="Only these metrics (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def check(env: Env, against, rev, metrics, fmt) -> None:
+    """The ratchet for CI: exit 1 if a metric got worse than --against or breaks a limit."""
+    from healthtui.ratchet import run_check
+
+    engine = env.engine()
+    outcome = run_check(
+        repo=env.repo,
+        engine=engine,
+        config=env.config,
+        against=against,
+        rev=rev,
+        metrics=tuple(metrics),
+        fmt=fmt,
+    )
+    if outcome.output:
+        click.echo(outcome.output)
+    if outcome.exit_code:
+        raise SystemExit(outcome.exit_code)
+
+
+@cli.command()
+@click.option(
+    "--path",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to build the demo (default: a fresh temporary directory).",
+)
+@click.option("--no-tui", is_flag=True, help="Build and collect, print where things are, and stop.")
+@click.option("--commits", type=click.IntRange(min=2), default=60, show_default=True)
+@click.option("--files", type=click.IntRange(min=0), default=150, show_default=True)
+@click.pass_obj
+def demo(env: Env, path: Path | None, no_tui: bool, commits: int, files: int) -> None:
+    """Build a realistic demo migration, backfill it, ingest its reports and open the dashboard."""
+    import tempfile
+
+    from healthtui.collect.gitrepo import GitRepo
+    from healthtui.collect.history import backfill as run_backfill
+    from healthtui.collect.reports import ingest_reports
+    from healthtui.demo import build_demo
+
+    if path is None:
+        path = Path(tempfile.mkdtemp(prefix="healthtui-demo-"))
+    elif path.exists() and any(path.iterdir()):
+        raise HealthError(f"{path}: not empty; give an empty or new directory")
+    started = time.monotonic()
+    click.echo(f"demo: building a {commits}-commit migration in {path} …", err=True)
+    built = build_demo(path, commits=commits, files=files)
+    repo = GitRepo.open(built.repo, search_parents=False)
+    config = load_config(built.repo)
+    db_path = env.db_arg or repo.git_dir / DB_NAME
+    import store
+
+    engine = store.open_engine(db_path)
+    progress = Progress("backfill", sys.stderr.isatty())
+    try:
+        result = run_backfill(repo, engine, config, progress=progress)
+    finally:
+        progress.close()
+    outcome = ingest_reports(engine, config, [r.path for r in built.reports], repo=repo)
+    for bad_path, reason in outcome.errors:
+        click.echo(f"healthtui: {bad_path}: {reason}", err=True)
+    click.echo(
+        f"demo: {result.written} snapshots, {len(outcome.ingested)} test reports, "
+        f"{time.monotonic() - started:.1f}s\n"
+        f"  repository: {built.repo}\n"
+        f"  database:   {db_path}\n"
+        f"  try:        healthtui --repo {built.repo} export"
+    )
+    if not no_tui:
+        from healthtui.tui.app import run_app
+
+        run_app(engine=engine, config=config, repo_label=str(built.repo), repo_root=built.repo)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: run the CLI, turning domain errors into one line and an exit code."""
+    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("healthtui: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except BusyError as exc:
+        click.echo(f"healthtui: {exc}", err=True)
+        return 2
+    except HealthError as exc:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"healthtui: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("healthtui: interrupted", err=True)
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    except Exception as exc:  # store errors and anything unexpected: one line, never a traceback
+        from store.errors import StoreError as StoreLayerError
+
+        if isinstance(exc, StoreLayerError):
+            if verbose:
+                traceback.print_exc()
+            click.echo(f"healthtui: error: {exc}", err=True)
+            return 2
+        if verbose:
+            raise
+        click.echo(
+            f"healthtui: internal error: {type(exc).__name__}: {exc} (run with -v)", err=True
+        )
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

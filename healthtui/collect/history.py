@@ -1,0 +1,467 @@
+"""Walk a branch's first-parent history and store a snapshot of every rule metric per commit.
+
+The walk never checks out: it starts from one commit's tree (`ls-tree`), then applies each next
+commit's changes from a single `git log --raw` stream, reads only changed blobs, and reuses facts
+cached per (blob, rule engine) in the database. Each commit's snapshot is one transaction, so a killed
+run resumes exactly where it stopped.
+
+Date filters (`--since`, `--until`, `--daily`) read each commit's committer time in the commit's
+own recorded UTC offset: `--since 2026-03-01` selects commits made on or after 1 March local to
+whoever committed them. A date with an explicit offset (`2026-03-01T09:00+01:00`) compares instants.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+import store
+from healthtui.collect.gitrepo import GitRepo
+from healthtui.collect.scanning import extract_many
+from healthtui.config import Config
+from healthtui.errors import HealthError
+from healthtui.rules import Finding, RuleEngine
+from store.readmodels import CommitInfo
+
+Progress = Callable[[int, int], None]
+_BATCH_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    written: int = 0
+    already: int = 0
+    unreachable: int = 0
+    head: str | None = None
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+    commits: tuple[str, ...] = field(default=(), repr=False)
+
+
+def parse_when(text: str) -> datetime:
+    """A date (`2026-03-01`), local datetime (`2026-03-01T09:30`) or aware datetime."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise HealthError(f"{text!r}: not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+
+
+def _local(c: CommitInfo) -> datetime:
+    return datetime.fromtimestamp(c.committed_at + c.committer_offset, UTC).replace(tzinfo=None)
+
+
+def _after(c: CommitInfo, bound: datetime) -> bool:
+    if bound.tzinfo is not None:
+        return c.committed_at >= bound.timestamp()
+    return _local(c) >= bound
+
+
+def _before(c: CommitInfo, bound: datetime, *, date_only: bool) -> bool:
+    if bound.tzinfo is not None:
+        return c.committed_at <= bound.timestamp()
+    if date_only:
+        return _local(c) < bound + timedelta(days=1)
+    return _local(c) <= bound
+
+
+def select_commits(
+    line: Sequence[CommitInfo],
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    every: int | None = None,
+    daily: bool = False,
+) -> list[CommitInfo]:
+    """The commits of a first-parent line that a backfill snapshots, oldest first."""
+    chosen = list(line)
+    if since:
+        bound = parse_when(since)
+        chosen = [c for c in chosen if _after(c, bound)]
+    if until:
+        bound = parse_when(until)
+        chosen = [c for c in chosen if _before(c, bound, date_only=len(until) <= 10)]
+    if daily:
+        last_of_day: dict[object, CommitInfo] = {}
+        for c in chosen:
+            last_of_day[_local(c).date()] = c
+        keep = {c.sha for c in last_of_day.values()}
+        chosen = [c for c in chosen if c.sha in keep]
+    if every and every > 1 and chosen:
+        tip = chosen[-1]
+        chosen = [c for i, c in enumerate(chosen) if i % every == 0]
+        if chosen[-1] is not tip:
+            chosen.append(tip)
+    return chosen
+
+
+def _db_path(engine: Engine) -> str:
+    return engine.url.database or ""
+
+
+class _FactsSource:
+    """Facts for (kind, blob) from memory, the database cache, or by reading and extracting blobs."""
+
+    def __init__(self, repo: GitRepo, engine: Engine, rules: RuleEngine):
+        self.repo, self.engine, self.rules = repo, engine, rules
+        self.memory: dict[tuple[str, str], dict] = {}
+        self.pending: list[tuple[str, str, bytes]] = []  # new facts to store with the next snapshot
+        self.scanned = 0
+
+    def get(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        keys = [k for k in dict.fromkeys(wanted)]
+        out = {k: self.memory[k] for k in keys if k in self.memory}
+        missing = [k for k in keys if k not in out]
+        if missing:
+            with store.read_session(self.engine) as s:
+                cached = store.cached_facts(s, engine_key=self.rules.key, keys=missing)
+            for k, raw in cached.items():
+                out[k] = self.memory[k] = json.loads(raw)
+            missing = [k for k in missing if k not in cached]
+        if missing:
+            self._extract(missing, out)
+        if len(self.memory) > 200_000:
+            self.memory.clear()
+        return out
+
+    def _extract(self, keys: list[tuple[str, str]], out: dict) -> None:
+        by_blob: dict[str, list[str]] = {}
+        for kind, blob in keys:
+            by_blob.setdefault(blob, []).append(kind)
+        batch: list[tuple[str, bytes]] = []
+        batch_keys: list[tuple[str, str]] = []
+        size = 0
+
+        def flush() -> None:
+            nonlocal size
+            for key, facts in zip(batch_keys, extract_many(self.rules, batch), strict=True):
+                out[key] = self.memory[key] = facts
+                self.pending.append((key[0], key[1], _dump(facts)))
+            self.scanned += len(batch)
+            batch.clear()
+            batch_keys.clear()
+            size = 0
+
+        for blob, data in self.repo.read_blobs(by_blob):
+            for kind in by_blob[blob]:
+                batch.append((kind, data))
+                batch_keys.append((kind, blob))
+            size += len(data)
+            if size >= _BATCH_BYTES:
+                flush()
+        if batch:
+            flush()
+
+    def take_pending(self) -> list[tuple[str, str, bytes]]:
+        items, self.pending = self.pending, []
+        return items
+
+
+def _dump(facts: dict) -> bytes:
+    return json.dumps(facts, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _changes(old: tuple[Finding, ...], new: tuple[Finding, ...]) -> list[store.ChangeInput]:
+    """Findings added and removed in one file, matched by (rule, source text) so moved lines don't count."""
+    before = Counter((f.rule, f.text) for f in old)
+    after = Counter((f.rule, f.text) for f in new)
+    out = []
+    for findings, surplus, delta in ((new, after - before, 1), (old, before - after, -1)):
+        for f in findings:
+            key = (f.rule, f.text)
+            if surplus[key] > 0:
+                surplus[key] -= 1
+                out.append(
+                    store.ChangeInput(
+                        rule=f.rule,
+                        path=f.path,
+                        line=f.line,
+                        text=f.text,
+                        message=f.message,
+                        delta=delta,
+                    )
+                )
+    return out
+
+
+class _Walker:
+    """Keeps the rule evaluator in step with a tree as the walk moves from commit to commit."""
+
+    def __init__(self, repo: GitRepo, engine: Engine, rules: RuleEngine):
+        self.repo, self.engine, self.rules = repo, engine, rules
+        self.facts = _FactsSource(repo, engine, rules)
+        self.evaluator = rules.evaluator()
+        self.tree: dict[str, str] = {}  # path -> blob, for paths the rules read
+        self.known: dict[str, tuple[Finding, ...]] = {}
+
+    def start(self, sha: str) -> None:
+        entries = {}
+        for e in self.repo.list_tree(sha):
+            kind = self.rules.kind(e.path)
+            if kind is not None:
+                entries[e.path] = (kind, e.blob)
+        self._apply({p: kb for p, kb in entries.items()})
+
+    def advance(self, changed: dict[str, str | None]) -> None:
+        update: dict[str, tuple[str, str] | None] = {}
+        for path, blob in changed.items():
+            if blob is None:
+                if path in self.tree:
+                    update[path] = None
+                continue
+            kind = self.rules.kind(path)
+            if kind is not None and self.tree.get(path) != blob:
+                update[path] = (kind, blob)
+        self._apply(update)
+
+    def _apply(self, update: dict[str, tuple[str, str] | None]) -> None:
+        facts = self.facts.get(kb for kb in update.values() if kb is not None)
+        for path, kb in update.items():
+            if kb is None:
+                self.tree.pop(path, None)
+                self.evaluator.update(path, None)
+            else:
+                self.tree[path] = kb[1]
+                self.evaluator.update(path, facts[kb])
+
+    def evaluate(self) -> tuple[dict[str, float], list[store.ChangeInput]]:
+        result = self.evaluator.result()
+        changes: list[store.ChangeInput] = []
+        for path in sorted(result.changed_paths):
+            new = tuple(result.findings.get(path, ()))
+            changes.extend(_changes(self.known.get(path, ()), new))
+            if new:
+                self.known[path] = new
+            else:
+                self.known.pop(path, None)
+        return dict(result.metrics), changes
+
+    def current(self) -> list[Finding]:
+        return [f for path in sorted(self.known) for f in self.known[path]]
+
+
+def _walk(
+    repo: GitRepo,
+    engine: Engine,
+    rules: RuleEngine,
+    *,
+    walk: Sequence[CommitInfo],
+    write: set[str],
+    ids: dict[str, int],
+    write_current: bool,
+    progress: Progress | None,
+) -> int:
+    """Visit `walk` (oldest first); store a snapshot for each commit in `write`. Returns how many."""
+    if not walk:
+        return 0
+    walker = _Walker(repo, engine, rules)
+    walker.start(walk[0].sha)
+    stream = repo.line_changes(walk[-1].sha, exclude=walk[0].sha) if len(walk) > 1 else iter(())
+    done = 0
+    total = len(write)
+    pending: dict[str, str | None] = {}
+    prev: CommitInfo | None = None
+
+    def visit(c: CommitInfo) -> None:
+        nonlocal done, prev
+        metrics, changes = walker.evaluate()
+        if c.sha in write:
+            is_tip = write_current and c is walk[-1]
+            with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
+                store.store_facts(s, engine_key=rules.key, items=walker.facts.take_pending())
+                store.record_snapshot(
+                    s,
+                    commit_id=ids[c.sha],
+                    metrics=metrics,
+                    kind="code",
+                    ruleset=rules.key,
+                    changes=changes,
+                    current=[_finding_input(f) for f in walker.current()] if is_tip else None,
+                    at=time.time(),
+                    base=prev.sha if prev else None,
+                )
+            done += 1
+            if progress:
+                progress(done, total)
+        prev = c
+
+    by_sha = {c.sha: c for c in walk}
+    visit(walk[0])
+    for sha, changes in stream:
+        for ch in changes:
+            pending[ch.path] = ch.blob
+        if sha in by_sha:
+            walker.advance(pending)
+            pending = {}
+            visit(by_sha[sha])
+    return done
+
+
+def _finding_input(f: Finding) -> store.FindingInput:
+    return store.FindingInput(
+        rule=f.rule,
+        path=f.path,
+        line=f.line,
+        col=f.col,
+        text=f.text,
+        message=f.message,
+        detail=f.detail,
+    )
+
+
+def _prepare(repo: GitRepo, engine: Engine, config: Config, rev: str | None):
+    if not repo.has_commits():
+        raise HealthError(f"{repo.root}: the repository has no commits yet")
+    branch = rev or config.branch or repo.branch_name() or "HEAD"
+    line = repo.first_parent_line(branch)
+    boundary = repo.shallow_boundary()
+    shallow = next((c.sha for c in line if c.sha in boundary), None)
+    with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
+        rid = store.ensure_repository(
+            s, root=str(repo.root), name=repo.name, branch=branch if branch != "HEAD" else None
+        )
+        ids = store.upsert_commits(s, repository_id=rid, commits=line)
+        dropped = store.sync_branch_line(
+            s, repository_id=rid, line=[c.sha for c in line], shallow=shallow
+        )
+    notes = []
+    if shallow:
+        notes.append(f"shallow clone: history stops at {shallow[:10]} (fetch more to see earlier)")
+    if dropped:
+        notes.append(
+            f"{dropped} stored commits are no longer on {branch} (kept, marked unreachable)"
+        )
+    return rid, line, ids, dropped, notes
+
+
+def _plan(
+    line: Sequence[CommitInfo], selected: Sequence[CommitInfo], fresh: dict[str, str | None]
+) -> tuple[list[CommitInfo], set[str]]:
+    """Which commits to visit and which to (re)write: missing ones, and fresh ones whose base moved.
+    The walk starts one commit early (the previous selected one, or the first parent on the line),
+    so every written snapshot's finding changes are counted against the commit before it."""
+    if not selected:
+        return [], set()
+    first_seq = selected[0].seq or 0
+    anchor = line[first_seq - 1] if first_seq > 0 else None
+    chain = ([anchor] if anchor else []) + list(selected)
+    write: set[str] = set()
+    prev: str | None = anchor.sha if anchor else None
+    for c in selected:
+        if c.sha not in fresh or fresh[c.sha] != prev:
+            write.add(c.sha)
+        prev = c.sha
+    if not write:
+        return [], write
+    first = next(i for i, c in enumerate(chain) if c.sha in write)
+    last = max(i for i, c in enumerate(chain) if c.sha in write)
+    return chain[max(first - 1, 0) : last + 1], write
+
+
+def backfill(
+    repo: GitRepo,
+    engine: Engine,
+    config: Config,
+    *,
+    rev: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    every: int | None = None,
+    daily: bool = False,
+    progress: Progress | None = None,
+    rules: RuleEngine | None = None,
+) -> CollectResult:
+    """Snapshot the selected first-parent commits of `rev` that have no current snapshot yet."""
+    started = time.monotonic()
+    rules = rules or RuleEngine(config.rules, config.suites)
+    _rid, line, ids, dropped, notes = _prepare(repo, engine, config, rev)
+    selected = select_commits(line, since=since, until=until, every=every, daily=daily)
+    with store.read_session(engine) as s:
+        fresh = store.snapshotted_shas(s, kind="code", ruleset=rules.key)
+    walk, write = _plan(line, selected, fresh)
+    newest_fresh = max((c.seq or 0 for c in line if c.sha in fresh), default=-1)
+    write_current = bool(walk) and (walk[-1].seq or 0) >= newest_fresh
+    n = _walk(
+        repo,
+        engine,
+        rules,
+        walk=walk,
+        write=write,
+        ids=ids,
+        write_current=write_current,
+        progress=progress,
+    )
+    _finish(engine, repo, line)
+    return CollectResult(
+        written=n,
+        already=len(selected) - n,
+        unreachable=dropped,
+        head=line[-1].sha if line else None,
+        notes=tuple(notes),
+        seconds=time.monotonic() - started,
+        commits=tuple(c.sha for c in walk if c.sha in write),
+    )
+
+
+def collect_commits(
+    repo: GitRepo,
+    engine: Engine,
+    config: Config,
+    *,
+    rev: str | None = None,
+    progress: Progress | None = None,
+    rules: RuleEngine | None = None,
+) -> CollectResult:
+    """The cron step: snapshot every first-parent commit after the newest one already snapshotted
+    (and recompute snapshots made with older rules). On an empty database: the tip only."""
+    started = time.monotonic()
+    rules = rules or RuleEngine(config.rules, config.suites)
+    _rid, line, ids, dropped, notes = _prepare(repo, engine, config, rev)
+    with store.read_session(engine) as s:
+        fresh = store.snapshotted_shas(s, kind="code", ruleset=rules.key)
+        tracked = store.tracked_shas(s, kind="code")
+    on_line = [c for c in line if c.sha in tracked]
+    if not on_line:
+        selected = line[-1:]
+        notes.append(
+            "no history yet: snapshotted the tip only; run `healthtui backfill` for trends"
+        )
+    else:
+        last_seq = on_line[-1].seq or 0
+        selected = [c for c in line if c.sha in tracked or (c.seq or 0) > last_seq]
+    walk, write = _plan(line, selected, fresh)
+    n = _walk(
+        repo,
+        engine,
+        rules,
+        walk=walk,
+        write=write,
+        ids=ids,
+        write_current=bool(walk),
+        progress=progress,
+    )
+    _finish(engine, repo, line)
+    return CollectResult(
+        written=n,
+        already=len(selected) - n,
+        unreachable=dropped,
+        head=line[-1].sha if line else None,
+        notes=tuple(notes),
+        seconds=time.monotonic() - started,
+        commits=tuple(c.sha for c in walk if c.sha in write),
+    )
+
+
+def _finish(engine: Engine, repo: GitRepo, line: Sequence[CommitInfo]) -> None:
+    with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
+        rid = store.ensure_repository(
+            s, root=str(repo.root), name=repo.name, branch=store.repository_info(s).branch
+        )
+        store.touch_collect(
+            s, repository_id=rid, head=line[-1].sha if line else None, at=time.time()
+        )

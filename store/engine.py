@@ -1,0 +1,237 @@
+"""The one engine factory, the schema version check and upgrades. All SQLite-specific code lives here.
+
+The database runs in WAL mode so a cron `collect` writing never blocks a TUI reading. Write sessions
+start with `BEGIN IMMEDIATE`, so two writers queue on `busy_timeout` instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlmodel import Session, SQLModel
+
+from store import exports as _exports  # noqa: F401  (registers its tables)
+from store import models
+from store import testruns as _testruns  # noqa: F401  (registers its tables)
+from store.errors import StoreError
+
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 10_000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# The tables of schema version 1; everything registered since is added by the upgrade to 2.
+V1_TABLES = (
+    models.Meta,
+    models.Repository,
+    models.Commit,
+    models.Snapshot,
+    models.MetricValue,
+    models.FindingChange,
+    models.CurrentFinding,
+    models.BlobFacts,
+    models.Problem,
+)
+
+
+def _upgrade_1_to_2(conn: Connection) -> None:
+    """Version 2 adds the test-run and export tables; existing rows are untouched."""
+    SQLModel.metadata.create_all(conn, checkfirst=True)
+
+
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _upgrade_1_to_2}
+
+
+def open_engine(path: Path | str, *, create: bool = True) -> Engine:
+    """Open (and create or upgrade) the database at `path`; raise StoreError with a one-line reason."""
+    path = Path(path)
+    _check_file(path, create=create)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    try:
+        with translate_errors(path):
+            _ensure_schema(engine, path)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _check_file(path: Path, *, create: bool) -> None:
+    if path.is_dir():
+        raise StoreError(f"{path}: is a directory, not a database file")
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read database: {exc.strerror}") from None
+        if head and head != _SQLITE_MAGIC:
+            raise StoreError(f"{path}: not a healthtui database (the file is not SQLite)")
+        return
+    if not create:
+        raise StoreError(f"{path}: no database yet (run `healthtui backfill` or `healthtui demo`)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"{path.parent}: cannot create the database directory: {exc.strerror}"
+        ) from None
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    dbapi_conn.isolation_level = None  # transactions are begun explicitly in _on_begin
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys = ON")
+    # a read-only file keeps its journal mode; writes then fail with a clear error
+    with contextlib.suppress(sqlite3.OperationalError):
+        cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _ensure_schema(engine: Engine, path: Path) -> None:
+    with engine.connect() as conn:
+        names = set(inspect(conn).get_table_names())
+        version = _read_version(conn) if "meta" in names else None
+    if version == SCHEMA_VERSION:
+        return
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: written by a newer healthtui (schema {version}, this one reads up to "
+            f"{SCHEMA_VERSION}); upgrade healthtui or use another --db"
+        )
+    if version is None and names:
+        raise StoreError(f"{path}: an SQLite database, but not healthtui's (no schema version)")
+    with engine.execution_options(sqlite_immediate=True).begin() as conn:
+        version = _read_version(conn) if inspect(conn).has_table("meta") else None
+        if version is None:
+            SQLModel.metadata.create_all(conn)
+        else:
+            while version < SCHEMA_VERSION:
+                UPGRADES[version](conn)
+                version += 1
+        conn.execute(
+            text("DELETE FROM meta WHERE key = 'schema_version'"),
+        )
+        conn.execute(
+            text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"),
+            {"v": str(SCHEMA_VERSION)},
+        )
+
+
+def _read_version(conn: Connection) -> int | None:
+    row = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).first()
+    return int(row[0]) if row else None
+
+
+def create_v1_schema(path: Path) -> None:
+    """Write an empty schema-1 database (kept so upgrade tests start from a real old file)."""
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        SQLModel.metadata.create_all(conn, tables=[m.__table__ for m in V1_TABLES])
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('schema_version', '1')"))
+    engine.dispose()
+
+
+def schema_version(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        return _read_version(conn)
+
+
+@contextlib.contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for queries: sees one consistent snapshot of the database, never blocks writers."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@contextlib.contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """One transaction (BEGIN IMMEDIATE): everything inside lands together, or nothing does."""
+    immediate = engine.execution_options(sqlite_immediate=True)
+    with Session(immediate, expire_on_commit=False) as s, s.begin():
+        yield s
+
+
+def change_token(engine: Engine) -> int:
+    """A cheap number that changes when another connection commits (SQLite's `data_version`)."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA data_version")
+        (value,) = cur.fetchone()
+        cur.close()
+        return int(value)
+    finally:
+        raw.close()
+
+
+class ChangeWatcher:
+    """Holds one connection open so `PRAGMA data_version` sees other connections' commits."""
+
+    def __init__(self, engine: Engine):
+        self._raw = engine.raw_connection()
+        self._last = self._read()
+
+    def _read(self) -> int:
+        cur = self._raw.cursor()
+        try:
+            cur.execute("PRAGMA data_version")
+            return int(cur.fetchone()[0])
+        finally:
+            cur.close()
+
+    def changed(self) -> bool:
+        """True once after each commit by any other connection."""
+        value = self._read()
+        if value != self._last:
+            self._last = value
+            return True
+        return False
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+@contextlib.contextmanager
+def translate_errors(path: Path | str | None = None) -> Iterator[None]:
+    """Turn SQLite's errors into one-line StoreErrors that say what to do."""
+    where = f"{path}: " if path else ""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreError(where + _explain(str(exc.orig))) from exc
+    except DatabaseError as exc:
+        raise StoreError(where + _explain(str(exc.orig))) from exc
+
+
+def _explain(message: str) -> str:
+    low = message.lower()
+    if "readonly" in low or "read-only" in low:
+        return "the database is read-only (check the file's and directory's permissions)"
+    if "full" in low:
+        return "the disk is full; nothing was half-written, free space and run again"
+    if "locked" in low or "busy" in low:
+        return "the database is busy (another healthtui is writing); try again shortly"
+    if "not a database" in low or "malformed" in low:
+        return "not a healthtui database (the file is not SQLite, or is damaged)"
+    if "unable to open" in low:
+        return "cannot open the database file (missing directory or no permission)"
+    return f"database error: {message}"
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,126 @@
+"""Findings: the per-blob facts cache, the current findings of the tip, and recorded problems."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, insert, select, tuple_
+from sqlmodel import Session
+
+from store.models import BlobFacts, Commit, CurrentFinding, FindingChange, Problem, Snapshot
+from store.readmodels import FileCount, FindingChangeRow, FindingRow, ProblemRow
+
+
+def cached_facts(
+    session: Session, *, engine_key: str, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], bytes]:
+    """Cached facts for (kind, blob) pairs computed by the same rule engine."""
+    wanted = list(keys)
+    found: dict[tuple[str, str], bytes] = {}
+    for i in range(0, len(wanted), 400):
+        chunk = wanted[i : i + 400]
+        rows = session.execute(
+            select(BlobFacts.kind, BlobFacts.blob, BlobFacts.facts).where(
+                BlobFacts.engine_key == engine_key,
+                tuple_(BlobFacts.kind, BlobFacts.blob).in_(chunk),
+            )
+        )
+        found.update({(k, b): f for k, b, f in rows})
+    return found
+
+
+def store_facts(
+    session: Session, *, engine_key: str, items: Iterable[tuple[str, str, bytes]]
+) -> int:
+    """Add facts for blobs not cached yet (call inside a write session); returns rows added."""
+    pending = {(k, b): f for k, b, f in items}
+    if not pending:
+        return 0
+    known = cached_facts(session, engine_key=engine_key, keys=pending)
+    rows = [
+        {"engine_key": engine_key, "kind": k, "blob": b, "facts": f}
+        for (k, b), f in pending.items()
+        if (k, b) not in known
+    ]
+    for i in range(0, len(rows), 2000):
+        session.execute(insert(BlobFacts), rows[i : i + 2000])
+    return len(rows)
+
+
+def current_findings(
+    session: Session, *, rule: str | None = None, path: str | None = None, limit: int | None = None
+) -> tuple[FindingRow, ...]:
+    q = select(CurrentFinding)
+    if rule is not None:
+        q = q.where(CurrentFinding.rule == rule)
+    if path is not None:
+        q = q.where(CurrentFinding.path == path)
+    q = q.order_by(CurrentFinding.path, CurrentFinding.line, CurrentFinding.col)
+    if limit is not None:
+        q = q.limit(limit)
+    return tuple(
+        FindingRow(
+            rule=f.rule,
+            path=f.path,
+            line=f.line,
+            col=f.col,
+            text=f.text,
+            message=f.message,
+            detail=f.detail,
+        )
+        for f in session.execute(q).scalars()
+    )
+
+
+def finding_files(session: Session, *, rule: str) -> tuple[FileCount, ...]:
+    """Files with current findings of a rule, most findings first."""
+    n = func.count().label("n")
+    rows = session.execute(
+        select(CurrentFinding.path, n)
+        .where(CurrentFinding.rule == rule)
+        .group_by(CurrentFinding.path)
+        .order_by(n.desc(), CurrentFinding.path)
+    )
+    return tuple(FileCount(path=p, count=c) for p, c in rows)
+
+
+def finding_paths(session: Session, *, query: str = "", limit: int = 50) -> tuple[str, ...]:
+    """Paths with current findings, filtered by a substring (for the command palette)."""
+    q = select(CurrentFinding.path).distinct().order_by(CurrentFinding.path)
+    if query:
+        q = q.where(CurrentFinding.path.contains(query))
+    return tuple(p for (p,) in session.execute(q.limit(limit)))
+
+
+def finding_changes(
+    session: Session, *, sha: str, rule: str | None = None
+) -> tuple[FindingChangeRow, ...]:
+    q = (
+        select(FindingChange)
+        .join(Snapshot, Snapshot.id == FindingChange.snapshot_id)
+        .join(Commit, Commit.id == Snapshot.commit_id)
+        .where(Commit.sha == sha, Snapshot.stale.is_(False))
+    )
+    if rule is not None:
+        q = q.where(FindingChange.rule == rule)
+    q = q.order_by(FindingChange.rule, FindingChange.path, FindingChange.line)
+    return tuple(
+        FindingChangeRow(
+            rule=c.rule, path=c.path, line=c.line, text=c.text, message=c.message, delta=c.delta
+        )
+        for c in session.execute(q).scalars()
+    )
+
+
+def record_problem(session: Session, *, source: str, subject: str, message: str, at: float) -> None:
+    session.add(Problem(at=at, source=source, subject=subject, message=message))
+
+
+def recent_problems(session: Session, *, limit: int = 50) -> tuple[ProblemRow, ...]:
+    rows = session.execute(
+        select(Problem).order_by(Problem.at.desc(), Problem.id.desc()).limit(limit)
+    )
+    return tuple(
+        ProblemRow(at=p.at, source=p.source, subject=p.subject, message=p.message)
+        for p in rows.scalars()
+    )

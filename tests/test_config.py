@@ -1,0 +1,100 @@
+"""Config: defaults with no file, both file forms, and errors that name the file, key and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from healthtui.config import DEFAULT_SYNC_REGISTRARS, load_config
+from healthtui.errors import ConfigError
+
+
+def test_no_config_gives_builtin_defaults(tmp_path: Path):
+    cfg = load_config(tmp_path)
+    assert cfg.source is None
+    assert cfg.rules.sync_registrars == DEFAULT_SYNC_REGISTRARS
+    assert cfg.suite("golden_path").target == 0.9
+    assert cfg.target_for("await_misuse") == 0
+    assert cfg.target_for("suite.golden_path.pass_rate") == 0.9
+
+
+def test_healthtui_toml_wins_over_pyproject(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text('[tool.healthtui]\nbranch = "py"\n')
+    (tmp_path / "healthtui.toml").write_text('branch = "toml"\n')
+    assert load_config(tmp_path).branch == "toml"
+    (tmp_path / "healthtui.toml").unlink()
+    assert load_config(tmp_path).branch == "py"
+
+
+def test_full_config_is_read(tmp_path: Path):
+    (tmp_path / "healthtui.toml").write_text(
+        """
+branch = "develop"
+reports = ["reports/*.json"]
+test_command = ["pytest", "tests/integration"]
+
+[rules]
+deprecated_modules = ["app.websocket_core"]
+known_sync = ["get_websocket_manager"]
+ssot_classes = ["WebSocketManager"]
+plugin_markers = ["my_plugin"]
+
+[[rules.regex]]
+id = "print_calls"
+pattern = "\\\\bprint\\\\("
+exclude = ["tests/**"]
+
+[suites.golden_path]
+paths = ["tests/golden/**"]
+target = 95
+
+[targets]
+deprecated_imports = 10
+
+[limits]
+await_misuse = { max = 0 }
+"suite.golden_path.pass_rate" = { min = 0.9 }
+"""
+    )
+    cfg = load_config(tmp_path)
+    assert cfg.branch == "develop"
+    assert cfg.test_command == ("pytest", "tests/integration")
+    assert cfg.rules.deprecated_modules == ("app.websocket_core",)
+    assert "my_plugin" in cfg.rules.plugin_markers and "asyncio" in cfg.rules.plugin_markers
+    assert cfg.rules.regex[0].id == "print_calls" and cfg.rules.regex[0].exclude == ("tests/**",)
+    assert cfg.suite("golden_path").target == 0.95
+    assert cfg.target_for("deprecated_imports") == 10
+    assert {(lim.metric, lim.max, lim.min) for lim in cfg.limits} == {
+        ("await_misuse", 0, None),
+        ("suite.golden_path.pass_rate", None, 0.9),
+    }
+    assert cfg.rules.key() != load_config(tmp_path / "nowhere").rules.key()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('brnach = "main"', r"healthtui.toml: brnach: unknown key"),
+        ("[rules]\nknown_sync = 3", r"rules.known_sync: expected a list of strings, got a number"),
+        (
+            '[[rules.regex]]\nid = "x"\npattern = "a("',
+            r"rules.regex\[0\].pattern: bad regular expression 'a\('",
+        ),
+        ('[[rules.regex]]\nid = "await_misuse"\npattern = "a"', r"already used by another rule"),
+        ('test_command = "pytest -x"', r"test_command: expected a list of arguments"),
+        ("[suites.gp]\ntarget = 0.5", r"suites.gp: a suite needs `paths` and/or `markers`"),
+        ('[suites.gp]\npaths = ["a"]\ntarget = 150', r"suites.gp.target: expected a pass rate"),
+        ("[limits]\nawait_misuse = {}", r"limits.await_misuse: give max = N"),
+        ("branch = ", r"healthtui.toml: not valid TOML"),
+    ],
+)
+def test_mistakes_name_file_key_and_problem(tmp_path: Path, body: str, message: str):
+    (tmp_path / "healthtui.toml").write_text(body + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path)
+
+
+def test_explicit_missing_config_file_is_an_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path, tmp_path / "nope.toml")
