@@ -1,0 +1,85 @@
+"""`healthtui export`: the standup summary in markdown, text, HTML, JSON or as an SVG of the overview.
+
+One read builds a frozen `StandupSummary`; each format is a small renderer of it. Every export is
+recorded, so `--since last` (the default) shows what changed since the previous one.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Engine
+
+import store
+from healthtui.config import Config
+from healthtui.errors import HealthError
+from healthtui.export.summary import StandupSummary, build_summary, resolve_since
+from store.exports import record_export
+
+FORMATS = ("md", "txt", "html", "json", "svg")
+
+
+def _db_path(engine: Engine) -> str:
+    return engine.url.database or ""
+
+
+def load_summary(
+    *, engine: Engine, config: Config, since: str = "last", repo=None, now: float | None = None
+) -> StandupSummary:
+    """The standup read model for `--since` (nothing is recorded)."""
+    now = time.time() if now is None else now
+    with store.translate_errors(_db_path(engine)), store.read_session(engine) as s:
+        point = resolve_since(since, session=s, repo=repo, now=now)
+        return build_summary(s, config=config, since=point, now=now)
+
+
+def render(summary: StandupSummary, fmt: str) -> str:
+    if fmt == "md":
+        from healthtui.export import markdown as renderer
+    elif fmt == "txt":
+        from healthtui.export import text as renderer
+    elif fmt == "html":
+        from healthtui.export import html as renderer
+    elif fmt == "json":
+        from healthtui.export import jsonfmt as renderer
+    else:
+        raise HealthError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    return renderer.render(summary)
+
+
+def _render_svg(*, engine: Engine, config: Config, summary: StandupSummary) -> str:
+    try:
+        from healthtui.tui.screenshots import render_svg
+    except ImportError:
+        raise HealthError("--format svg: the TUI screenshot renderer is not available") from None
+    label = summary.repository or _db_path(engine)
+    return render_svg(
+        engine=engine, config=config, screen="overview", size=(120, 40), repo_label=label
+    )
+
+
+def run_export(
+    *,
+    engine: Engine,
+    config: Config,
+    fmt: str = "md",
+    since: str = "last",
+    repo=None,
+    now: float | None = None,
+    record: bool = True,
+) -> str:
+    """Render the standup since `since` in `fmt` and (by default) record this export."""
+    if fmt not in FORMATS:
+        raise HealthError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    now = time.time() if now is None else now
+    summary = load_summary(engine=engine, config=config, since=since, repo=repo, now=now)
+    document = (
+        _render_svg(engine=engine, config=config, summary=summary)
+        if fmt == "svg"
+        else render(summary, fmt)
+    )
+    if record:
+        head = summary.head.sha if summary.head is not None else None
+        with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
+            record_export(s, at=now, fmt=fmt, head=head, since=since)
+    return document
