@@ -143,7 +143,7 @@ def snapshotted_shas(session: Session, *, kind: str, ruleset: str) -> dict[str, 
         .join(Snapshot, Snapshot.commit_id == Commit.id)
         .where(Snapshot.kind == kind, Snapshot.ruleset == ruleset, Snapshot.stale.is_(False))
     )
-    return dict(rows.tuples())
+    return {sha: base for sha, base in rows}
 
 
 def tracked_shas(session: Session, *, kind: str) -> set[str]:

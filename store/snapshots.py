@@ -13,6 +13,15 @@ from store.models import Commit, CurrentFinding, FindingChange, MetricValue, Sna
 from store.readmodels import CommitDetail, FindingChangeRow, MetricDelta, Point
 
 
+def storable(text: str) -> str:
+    """Text SQLite can hold: bytes that were not UTF-8 (surrogate escapes) become `\\xff`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class FindingInput:
     """A finding as the collector hands it to the store (duck-compatible with rules.Finding)."""
@@ -76,10 +85,10 @@ def record_snapshot(
         {
             "snapshot_id": sid,
             "rule": c.rule,
-            "path": c.path,
+            "path": storable(c.path),
             "line": c.line,
-            "text": c.text,
-            "message": c.message,
+            "text": storable(c.text),
+            "message": storable(c.message),
             "delta": c.delta,
         }
         for c in changes
@@ -100,11 +109,11 @@ def replace_current_findings(
         {
             "snapshot_id": snapshot_id,
             "rule": f.rule,
-            "path": f.path,
+            "path": storable(f.path),
             "line": f.line,
             "col": f.col,
-            "text": f.text,
-            "message": f.message,
+            "text": storable(f.text),
+            "message": storable(f.message),
             "detail": f.detail,
         }
         for f in findings

@@ -34,7 +34,9 @@ def test_old_schema_is_upgraded_in_place_keeping_rows(tmp_path: Path):
     with store.read_session(engine) as s:
         assert store.repository_info(s).root == "/srv/app"
     with engine.connect() as conn:
-        names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+        names = {
+            r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        }
     assert tables_before < names  # the upgrade added tables and dropped none
     engine.dispose()
 
@@ -45,7 +47,7 @@ def test_newer_schema_is_refused_with_a_clear_message(db_path: Path, engine):
     raw.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     raw.commit()
     raw.close()
-    with pytest.raises(store.StoreError, match="newer healthtui.*schema 99"):
+    with pytest.raises(store.StoreError, match=r"newer healthtui.*schema 99"):
         store.open_engine(db_path)
 
 

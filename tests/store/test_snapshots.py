@@ -29,7 +29,9 @@ def _commit(i: int, *, seq: int | None = None, subject: str = "") -> store.Commi
 def _fill(engine, values: list[float], metric: str = "await_misuse") -> dict[str, int]:
     with store.write_session(engine) as s:
         rid = store.ensure_repository(s, root="/r", name="r", branch="main")
-        ids = store.upsert_commits(s, repository_id=rid, commits=[_commit(i) for i in range(len(values))])
+        ids = store.upsert_commits(
+            s, repository_id=rid, commits=[_commit(i) for i in range(len(values))]
+        )
         for i, v in enumerate(values):
             store.record_snapshot(s, commit_id=ids[f"{i:040x}"], metrics={metric: v}, ruleset="k")
     return ids

@@ -1,0 +1,981 @@
+"""Test runs ingested from pytest-json-report files and their per-test results (schema version 2).
+
+One `TestRun` per report (unique by content hash), linked to a commit and saying how the link was
+made (`option`, `metadata`, `head`). Each `TestResult` keeps its per-stage outcomes, markers, suite
+membership, crash location, a normalized failure `signature` and a code `fingerprint` (the test file
+plus everything that is not another test file, at the run's commit).
+
+Flaky means: the same test, under the same fingerprint (no code change that could matter to it),
+both passed and failed. That covers two runs on one commit and flips across commits that left the
+test's code alone.
+
+Suite counts are stored per run. `errors` there are the tests' own errors; the readers add the
+statically expected tests of suite files whose collection failed (`expected_missing`) and tests that
+were collected but never ran because collection errors interrupted the session (`not_run`), so a
+collection error can never make a pass rate look better.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Index, and_, delete, exists, func, insert, select, text, tuple_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Field, Session, SQLModel
+
+from store.models import Commit
+
+PASSED = "passed"
+FAILING = ("failed", "error")
+_FAILING_ROWS = text("signature IS NOT NULL")
+
+
+class TestRun(SQLModel, table=True):
+    """One ingested report."""
+
+    __test__ = False
+    __tablename__ = "test_run"
+    __table_args__ = (Index("ix_test_run_commit_created", "commit_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    commit_id: int = Field(foreign_key="commit.id")
+    content_hash: str = Field(unique=True)
+    link_source: str  # "option" | "metadata" | "head"
+    path: str
+    root: str = ""
+    created_at: float = Field(index=True)  # the report's `created`
+    ingested_at: float = 0.0
+    duration: float = 0.0
+    exitcode: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    total: int = 0
+    collected: int = 0
+    deselected: int = 0
+    collection_errors: int = 0
+
+
+class TestResult(SQLModel, table=True):
+    """One test of one run."""
+
+    __test__ = False
+    __tablename__ = "test_result"
+    __table_args__ = (
+        Index("ix_test_result_run", "run_id", "outcome"),
+        Index("ix_test_result_nodeid", "nodeid", "fingerprint", "outcome"),
+        Index(
+            "ix_test_result_failing",
+            "signature",
+            "run_id",
+            sqlite_where=_FAILING_ROWS,
+            postgresql_where=_FAILING_ROWS,
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="test_run.id", ondelete="CASCADE")
+    nodeid: str
+    path: str  # the test file, repository-relative
+    outcome: str
+    duration: float = 0.0
+    setup_outcome: str = ""
+    setup_duration: float = 0.0
+    call_outcome: str = ""
+    call_duration: float = 0.0
+    teardown_outcome: str = ""
+    teardown_duration: float = 0.0
+    keywords: str = ""  # markers and class names, space-separated
+    suites: str = ""  # " a b " (padded so `LIKE '% a %'` finds one)
+    message: str = ""
+    crash_path: str = ""
+    crash_line: int | None = None
+    signature: str | None = None  # set for failed and error outcomes only
+    fingerprint: str = ""
+
+
+class TestSignature(SQLModel, table=True):
+    """What a failure signature stands for: exception type, normalized message, crash frame."""
+
+    __test__ = False
+    __tablename__ = "test_signature"
+    signature: str = Field(primary_key=True)
+    exception: str = ""
+    message: str = ""
+    crash: str = ""
+
+
+class TestCollectionError(SQLModel, table=True):
+    __test__ = False
+    __tablename__ = "test_collection_error"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="test_run.id", index=True, ondelete="CASCADE")
+    nodeid: str
+    kind: str  # "marker" | "import" | "syntax" | "other"
+    cause: str = ""
+    message: str = ""
+
+
+class TestWarning(SQLModel, table=True):
+    """Warnings of one run, identical ones counted together."""
+
+    __test__ = False
+    __tablename__ = "test_warning"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="test_run.id", index=True, ondelete="CASCADE")
+    category: str
+    message: str
+    path: str = ""
+    line: int | None = None
+    coroutine: str = ""  # for "coroutine '...' was never awaited"
+    module: str = ""
+    count: int = 1
+
+
+class TestSuiteResult(SQLModel, table=True):
+    """One suite's counts in one run, with the suite's target at ingest time."""
+
+    __test__ = False
+    __tablename__ = "test_suite_result"
+    run_id: int = Field(foreign_key="test_run.id", primary_key=True, ondelete="CASCADE")
+    suite: str = Field(primary_key=True)
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0  # the tests' own errors
+    skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    not_run: int = 0
+    expected_missing: int = 0
+    target: float | None = None
+
+
+# ---- inputs ----
+
+
+@dataclass(frozen=True, slots=True)
+class TestRunInput:
+    __test__ = False
+    commit_id: int
+    content_hash: str
+    link_source: str
+    path: str
+    root: str
+    created_at: float
+    ingested_at: float
+    duration: float
+    exitcode: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    xfailed: int
+    xpassed: int
+    total: int
+    collected: int
+    deselected: int
+    collection_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class TestResultInput:
+    __test__ = False
+    nodeid: str
+    path: str
+    outcome: str
+    duration: float = 0.0
+    setup_outcome: str = ""
+    setup_duration: float = 0.0
+    call_outcome: str = ""
+    call_duration: float = 0.0
+    teardown_outcome: str = ""
+    teardown_duration: float = 0.0
+    keywords: tuple[str, ...] = ()
+    suites: tuple[str, ...] = ()
+    message: str = ""
+    crash_path: str = ""
+    crash_line: int | None = None
+    signature: str | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInput:
+    signature: str
+    exception: str
+    message: str
+    crash: str
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionErrorInput:
+    nodeid: str
+    kind: str
+    cause: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WarningInput:
+    category: str
+    message: str
+    path: str = ""
+    line: int | None = None
+    coroutine: str = ""
+    module: str = ""
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteCountsInput:
+    suite: str
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    not_run: int = 0
+    expected_missing: int = 0
+    target: float | None = None
+
+
+# ---- read models ----
+
+
+@dataclass(frozen=True, slots=True)
+class TestRunInfo:
+    __test__ = False
+    id: int
+    created_at: float
+    duration: float
+    exitcode: int
+    sha: str
+    link_source: str  # "option" | "metadata" | "head"
+    path: str
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    xfailed: int
+    xpassed: int
+    total: int
+    collection_errors: int
+    ingested_at: float = 0.0
+    collected: int = 0
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TestResultRow:
+    __test__ = False
+    nodeid: str
+    outcome: str
+    duration: float
+    message: str
+    crash_path: str
+    crash_line: int | None
+    signature: str | None
+    suites: tuple[str, ...]
+    when: str = ""  # the stage that failed: "setup", "call" or "teardown"
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCluster:
+    signature: str
+    exception: str
+    message: str
+    crash: str
+    count: int  # failing tests with this signature in the newest run that had it
+    tests: tuple[str, ...]
+    first_sha: str
+    last_sha: str
+    runs: int = 0  # runs it was seen in
+    current: bool = False  # seen in the newest run
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionErrorRow:
+    nodeid: str
+    kind: str  # "marker" | "import" | "syntax" | "other"
+    cause: str  # marker name, missing module, or ""
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlakyTest:
+    nodeid: str
+    passes: int
+    failures: int
+    last_sha: str
+
+
+@dataclass(frozen=True, slots=True)
+class TestOutcomePoint:
+    __test__ = False
+    run_id: int
+    sha: str
+    at: float  # the run's time (the report's `created`)
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteSummary:
+    """One suite in one run. `errors` includes `expected_missing` and `not_run`.
+
+    pass_rate = passed / (passed + failed + errors)   ("over collected", missing files as errors)
+    pass_rate_expected = passed / expected            (expected = collected + expected_missing)
+    pass_rate_excl_flaky: pass_rate with known-flaky tests left out of both sides.
+    Rates are None when their denominator is zero."""
+
+    suite: str
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    xfailed: int
+    collected: int
+    expected: int
+    pass_rate: float | None
+    pass_rate_expected: float | None
+    pass_rate_excl_flaky: float | None
+    target: float | None
+    xpassed: int = 0
+    expected_missing: int = 0
+    not_run: int = 0
+    flaky: int = 0
+    run_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeWarningRow:
+    category: str
+    message: str
+    path: str
+    line: int | None
+    coroutine: str
+    module: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CommitTestStats:
+    """What a commit's `tests` snapshot is computed from: its newest run, plus flaky tests over all
+    of its runs."""
+
+    commit_id: int
+    run: TestRunInfo
+    suites: tuple[SuiteSummary, ...]
+    collection_errors: tuple[CollectionErrorRow, ...]
+    never_awaited: int  # distinct coroutine sites
+    flaky: tuple[str, ...]  # node ids flaky on this commit
+
+
+# ---- writes ----
+
+
+def has_test_run(session: Session, *, content_hash: str) -> bool:
+    return (
+        session.execute(select(TestRun.id).where(TestRun.content_hash == content_hash)).first()
+        is not None
+    )
+
+
+def record_test_run(
+    session: Session,
+    *,
+    run: TestRunInput,
+    results: Iterable[TestResultInput],
+    signatures: Iterable[SignatureInput] = (),
+    collection_errors: Iterable[CollectionErrorInput] = (),
+    warnings: Iterable[WarningInput] = (),
+    suites: Iterable[SuiteCountsInput] = (),
+) -> int:
+    """Store one run and everything in it; returns the run id. Call inside `write_session` (and
+    check `has_test_run` first: the content hash is unique)."""
+    row = TestRun(**{name: getattr(run, name) for name in TestRunInput.__slots__})
+    session.add(row)
+    session.flush()
+    run_id = row.id
+    assert run_id is not None
+    batch: list[dict] = []
+    for r in results:
+        batch.append(
+            {
+                "run_id": run_id,
+                "nodeid": r.nodeid,
+                "path": r.path,
+                "outcome": r.outcome,
+                "duration": r.duration,
+                "setup_outcome": r.setup_outcome,
+                "setup_duration": r.setup_duration,
+                "call_outcome": r.call_outcome,
+                "call_duration": r.call_duration,
+                "teardown_outcome": r.teardown_outcome,
+                "teardown_duration": r.teardown_duration,
+                "keywords": " ".join(r.keywords),
+                "suites": f" {' '.join(r.suites)} " if r.suites else "",
+                "message": r.message,
+                "crash_path": r.crash_path,
+                "crash_line": r.crash_line,
+                "signature": r.signature,
+                "fingerprint": r.fingerprint,
+            }
+        )
+        if len(batch) >= 5000:
+            session.execute(insert(TestResult), batch)
+            batch = []
+    if batch:
+        session.execute(insert(TestResult), batch)
+    sigs = {s.signature: s for s in signatures}
+    if sigs:
+        known = set()
+        keys = list(sigs)
+        for i in range(0, len(keys), 500):
+            known.update(
+                session.execute(
+                    select(TestSignature.signature).where(
+                        TestSignature.signature.in_(keys[i : i + 500])
+                    )
+                ).scalars()
+            )
+        new = [
+            {
+                "signature": s.signature,
+                "exception": s.exception,
+                "message": s.message,
+                "crash": s.crash,
+            }
+            for k, s in sigs.items()
+            if k not in known
+        ]
+        if new:
+            session.execute(insert(TestSignature), new)
+    rows = [
+        {
+            "run_id": run_id,
+            "nodeid": c.nodeid,
+            "kind": c.kind,
+            "cause": c.cause,
+            "message": c.message,
+        }
+        for c in collection_errors
+    ]
+    if rows:
+        session.execute(insert(TestCollectionError), rows)
+    rows = [
+        {
+            "run_id": run_id,
+            "category": w.category,
+            "message": w.message,
+            "path": w.path,
+            "line": w.line,
+            "coroutine": w.coroutine,
+            "module": w.module,
+            "count": w.count,
+        }
+        for w in warnings
+    ]
+    if rows:
+        session.execute(insert(TestWarning), rows)
+    rows = [
+        {
+            "run_id": run_id,
+            "suite": s.suite,
+            "passed": s.passed,
+            "failed": s.failed,
+            "errors": s.errors,
+            "skipped": s.skipped,
+            "xfailed": s.xfailed,
+            "xpassed": s.xpassed,
+            "not_run": s.not_run,
+            "expected_missing": s.expected_missing,
+            "target": s.target,
+        }
+        for s in suites
+    ]
+    if rows:
+        session.execute(insert(TestSuiteResult), rows)
+    return run_id
+
+
+def delete_test_run(session: Session, *, run_id: int) -> None:
+    """Remove one run and its rows (signatures are shared and stay)."""
+    for model in (TestResult, TestCollectionError, TestWarning, TestSuiteResult):
+        session.execute(delete(model).where(model.run_id == run_id))
+    session.execute(delete(TestRun).where(TestRun.id == run_id))
+
+
+def set_run_commit(session: Session, *, run_id: int, commit_id: int, link_source: str) -> None:
+    session.execute(
+        update(TestRun)
+        .where(TestRun.id == run_id)
+        .values(commit_id=commit_id, link_source=link_source)
+    )
+
+
+# ---- queries ----
+
+_NEWEST = (TestRun.created_at.desc(), TestRun.id.desc())
+
+
+def _run_info(run: TestRun, sha: str, subject: str) -> TestRunInfo:
+    return TestRunInfo(
+        id=run.id or 0,
+        created_at=run.created_at,
+        duration=run.duration,
+        exitcode=run.exitcode,
+        sha=sha,
+        link_source=run.link_source,
+        path=run.path,
+        passed=run.passed,
+        failed=run.failed,
+        errors=run.errors,
+        skipped=run.skipped,
+        xfailed=run.xfailed,
+        xpassed=run.xpassed,
+        total=run.total,
+        collection_errors=run.collection_errors,
+        ingested_at=run.ingested_at,
+        collected=run.collected,
+        subject=subject,
+    )
+
+
+def _runs_query():
+    return select(TestRun, Commit.sha, Commit.subject).join(Commit, Commit.id == TestRun.commit_id)
+
+
+def test_runs(session: Session, *, limit: int = 50) -> tuple[TestRunInfo, ...]:
+    """Ingested runs, newest first (by the report's own time)."""
+    rows = session.execute(_runs_query().order_by(*_NEWEST).limit(limit)).all()
+    return tuple(_run_info(run, sha, subject) for run, sha, subject in rows)
+
+
+test_runs.__test__ = False  # type: ignore[attr-defined]
+
+
+def test_run(session: Session, *, run_id: int) -> TestRunInfo | None:
+    row = session.execute(_runs_query().where(TestRun.id == run_id)).first()
+    return _run_info(*row) if row else None
+
+
+test_run.__test__ = False  # type: ignore[attr-defined]
+
+
+def newest_run_id(session: Session, *, commit_id: int | None = None) -> int | None:
+    q = select(TestRun.id)
+    if commit_id is not None:
+        q = q.where(TestRun.commit_id == commit_id)
+    return session.execute(q.order_by(*_NEWEST).limit(1)).scalar_one_or_none()
+
+
+def _resolve_run(session: Session, run_id: int | None) -> int | None:
+    return newest_run_id(session) if run_id is None else run_id
+
+
+def _suites_of(padded: str) -> tuple[str, ...]:
+    return tuple(padded.split())
+
+
+def _failed_stage(r: TestResult) -> str:
+    for stage, outcome in (
+        ("setup", r.setup_outcome),
+        ("call", r.call_outcome),
+        ("teardown", r.teardown_outcome),
+    ):
+        if outcome == "failed":
+            return stage
+    return ""
+
+
+def latest_failures(
+    session: Session, *, run_id: int | None = None, suite: str | None = None, limit: int = 200
+) -> tuple[TestResultRow, ...]:
+    """Failed and errored tests of a run (default: the newest run), in node id order."""
+    rid = _resolve_run(session, run_id)
+    if rid is None:
+        return ()
+    q = select(TestResult).where(TestResult.run_id == rid, TestResult.outcome.in_(FAILING))
+    if suite is not None:
+        q = q.where(TestResult.suites.contains(f" {suite} "))
+    q = q.order_by(TestResult.nodeid).limit(limit)
+    return tuple(
+        TestResultRow(
+            nodeid=r.nodeid,
+            outcome=r.outcome,
+            duration=r.duration,
+            message=r.message,
+            crash_path=r.crash_path,
+            crash_line=r.crash_line,
+            signature=r.signature,
+            suites=_suites_of(r.suites),
+            when=_failed_stage(r),
+        )
+        for r in session.execute(q).scalars()
+    )
+
+
+def failure_clusters(
+    session: Session, *, limit: int = 50, run_id: int | None = None
+) -> tuple[FailureCluster, ...]:
+    """Failures grouped by signature over all runs: those in the newest run (or `run_id`) first,
+    biggest first, then older ones by when they were last seen."""
+    current_run = _resolve_run(session, run_id)
+    rows = session.execute(
+        select(
+            TestResult.signature,
+            TestResult.nodeid,
+            TestResult.run_id,
+            TestRun.created_at,
+            Commit.sha,
+        )
+        .join(TestRun, TestRun.id == TestResult.run_id)
+        .join(Commit, Commit.id == TestRun.commit_id)
+        .where(TestResult.signature.is_not(None))
+    ).all()
+    per_sig: dict[str, dict] = {}
+    for sig, nodeid, rid, created, sha in rows:
+        c = per_sig.get(sig)
+        if c is None:
+            c = per_sig[sig] = {
+                "first": (created, rid, sha),
+                "last": (created, rid, sha),
+                "runs": set(),
+                "tests": defaultdict(set),
+            }
+        c["runs"].add(rid)
+        c["tests"][rid].add(nodeid)
+        if (created, rid) < c["first"][:2]:
+            c["first"] = (created, rid, sha)
+        if (created, rid) > c["last"][:2]:
+            c["last"] = (created, rid, sha)
+    if not per_sig:
+        return ()
+    meta = {}
+    keys = list(per_sig)
+    for i in range(0, len(keys), 500):
+        for s in session.execute(
+            select(TestSignature).where(TestSignature.signature.in_(keys[i : i + 500]))
+        ).scalars():
+            meta[s.signature] = s
+    clusters = []
+    for sig, c in per_sig.items():
+        shown_run = current_run if current_run in c["runs"] else c["last"][1]
+        tests = tuple(sorted(c["tests"][shown_run]))
+        m = meta.get(sig)
+        clusters.append(
+            FailureCluster(
+                signature=sig,
+                exception=m.exception if m else "",
+                message=m.message if m else "",
+                crash=m.crash if m else "",
+                count=len(tests),
+                tests=tests,
+                first_sha=c["first"][2],
+                last_sha=c["last"][2],
+                runs=len(c["runs"]),
+                current=current_run in c["runs"],
+            )
+        )
+    clusters.sort(
+        key=lambda k: (
+            not k.current,
+            -k.count if k.current else 0,
+            -per_sig[k.signature]["last"][0],
+            k.signature,
+        )
+    )
+    return tuple(clusters[:limit])
+
+
+def collection_errors(
+    session: Session, *, run_id: int | None = None
+) -> tuple[CollectionErrorRow, ...]:
+    """Collection errors of a run (default: the newest run)."""
+    rid = _resolve_run(session, run_id)
+    if rid is None:
+        return ()
+    rows = session.execute(
+        select(TestCollectionError)
+        .where(TestCollectionError.run_id == rid)
+        .order_by(TestCollectionError.nodeid, TestCollectionError.id)
+    ).scalars()
+    return tuple(
+        CollectionErrorRow(nodeid=c.nodeid, kind=c.kind, cause=c.cause, message=c.message)
+        for c in rows
+    )
+
+
+def _flaky_pairs(session: Session) -> set[tuple[str, str]]:
+    """(node id, fingerprint) pairs that both passed and failed."""
+    passing = aliased(TestResult)
+    rows = session.execute(
+        select(TestResult.nodeid, TestResult.fingerprint)
+        .where(
+            TestResult.signature.is_not(None),
+            exists().where(
+                passing.nodeid == TestResult.nodeid,
+                passing.fingerprint == TestResult.fingerprint,
+                passing.outcome == PASSED,
+            ),
+        )
+        .distinct()
+    )
+    return set(rows.tuples())
+
+
+def flaky_nodeids(session: Session) -> frozenset[str]:
+    """Every test known to be flaky."""
+    return frozenset(n for n, _ in _flaky_pairs(session))
+
+
+def flaky_tests(session: Session, *, limit: int = 100) -> tuple[FlakyTest, ...]:
+    """Tests that passed and failed under the same code, most recently flipping first."""
+    pairs = _flaky_pairs(session)
+    if not pairs:
+        return ()
+    stats: dict[str, list] = {}
+    pair_list = sorted(pairs)
+    for i in range(0, len(pair_list), 400):
+        chunk = pair_list[i : i + 400]
+        rows = session.execute(
+            select(
+                TestResult.nodeid, TestResult.outcome, TestRun.created_at, TestRun.id, Commit.sha
+            )
+            .join(TestRun, TestRun.id == TestResult.run_id)
+            .join(Commit, Commit.id == TestRun.commit_id)
+            .where(tuple_(TestResult.nodeid, TestResult.fingerprint).in_(chunk))
+        )
+        for nodeid, outcome, created, rid, sha in rows:
+            s = stats.setdefault(nodeid, [0, 0, (-1.0, -1), ""])
+            if outcome == PASSED:
+                s[0] += 1
+            elif outcome in FAILING:
+                s[1] += 1
+            if (created, rid) > s[2]:
+                s[2], s[3] = (created, rid), sha
+    ordered = sorted(stats.items(), key=lambda kv: (-kv[1][2][0], -kv[1][2][1], kv[0]))
+    return tuple(
+        FlakyTest(nodeid=n, passes=s[0], failures=s[1], last_sha=s[3]) for n, s in ordered[:limit]
+    )
+
+
+def test_history(session: Session, *, nodeid: str, limit: int = 30) -> tuple[TestOutcomePoint, ...]:
+    """One test's outcome in its last `limit` runs, oldest first."""
+    rows = session.execute(
+        select(TestResult.run_id, Commit.sha, TestRun.created_at, TestResult.outcome)
+        .join(TestRun, TestRun.id == TestResult.run_id)
+        .join(Commit, Commit.id == TestRun.commit_id)
+        .where(TestResult.nodeid == nodeid)
+        .order_by(*_NEWEST)
+        .limit(limit)
+    ).all()
+    return tuple(
+        TestOutcomePoint(run_id=rid, sha=sha, at=at, outcome=outcome)
+        for rid, sha, at, outcome in reversed(rows)
+    )
+
+
+test_history.__test__ = False  # type: ignore[attr-defined]
+
+
+def _rate(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def _summaries(
+    session: Session, *, run_id: int, flaky: frozenset[str], suite: str | None = None
+) -> tuple[SuiteSummary, ...]:
+    q = select(TestSuiteResult).where(TestSuiteResult.run_id == run_id)
+    if suite is not None:
+        q = q.where(TestSuiteResult.suite == suite)
+    rows = list(session.execute(q.order_by(TestSuiteResult.suite)).scalars())
+    out = []
+    for row in rows:
+        flaky_counts = {"passed": 0, "failing": 0}
+        if flaky:
+            outcomes = session.execute(
+                select(TestResult.nodeid, TestResult.outcome).where(
+                    TestResult.run_id == run_id,
+                    TestResult.suites.contains(f" {row.suite} "),
+                    TestResult.outcome.in_((PASSED, *FAILING)),
+                )
+            )
+            for nodeid, outcome in outcomes:
+                if nodeid in flaky:
+                    flaky_counts["passed" if outcome == PASSED else "failing"] += 1
+        errors = row.errors + row.expected_missing + row.not_run
+        ran = row.passed + row.failed + row.errors + row.skipped + row.xfailed + row.xpassed
+        collected = ran + row.not_run
+        expected = collected + row.expected_missing
+        denominator = row.passed + row.failed + errors
+        n_flaky = flaky_counts["passed"] + flaky_counts["failing"]
+        out.append(
+            SuiteSummary(
+                suite=row.suite,
+                passed=row.passed,
+                failed=row.failed,
+                errors=errors,
+                skipped=row.skipped,
+                xfailed=row.xfailed,
+                collected=collected,
+                expected=expected,
+                pass_rate=_rate(row.passed, denominator),
+                pass_rate_expected=_rate(row.passed, expected),
+                pass_rate_excl_flaky=_rate(
+                    row.passed - flaky_counts["passed"], denominator - n_flaky
+                ),
+                target=row.target,
+                xpassed=row.xpassed,
+                expected_missing=row.expected_missing,
+                not_run=row.not_run,
+                flaky=n_flaky,
+                run_id=run_id,
+            )
+        )
+    return tuple(out)
+
+
+def suite_summary(
+    session: Session, *, suite: str, run_id: int | None = None
+) -> SuiteSummary | None:
+    """One suite's counts and pass rates in a run (default: the newest run that has the suite)."""
+    if run_id is None:
+        run_id = session.execute(
+            select(TestRun.id)
+            .join(TestSuiteResult, TestSuiteResult.run_id == TestRun.id)
+            .where(TestSuiteResult.suite == suite)
+            .order_by(*_NEWEST)
+            .limit(1)
+        ).scalar_one_or_none()
+        if run_id is None:
+            return None
+    found = _summaries(session, run_id=run_id, flaky=flaky_nodeids(session), suite=suite)
+    return found[0] if found else None
+
+
+def suite_summaries(session: Session, *, run_id: int | None = None) -> tuple[SuiteSummary, ...]:
+    """Every suite of a run (default: the newest run)."""
+    rid = _resolve_run(session, run_id)
+    if rid is None:
+        return ()
+    return _summaries(session, run_id=rid, flaky=flaky_nodeids(session))
+
+
+_DEPRECATIONS = ("DeprecationWarning", "PendingDeprecationWarning")
+
+
+def runtime_warnings(
+    session: Session, *, run_id: int | None = None
+) -> tuple[RuntimeWarningRow, ...]:
+    """A run's warnings (default: the newest run), most frequent first: never-awaited coroutines one
+    row per coroutine and site, deprecations one row per module (message and site of the first),
+    anything else one row per category and message."""
+    rid = _resolve_run(session, run_id)
+    if rid is None:
+        return ()
+    rows = session.execute(
+        select(TestWarning).where(TestWarning.run_id == rid).order_by(TestWarning.id)
+    ).scalars()
+    grouped: dict[tuple, list] = {}
+    for w in rows:
+        if w.coroutine:
+            key: tuple = ("coro", w.coroutine, w.path, w.line)
+        elif w.category in _DEPRECATIONS:
+            key = ("dep", w.category, w.module)
+        else:
+            key = ("other", w.category, w.message)
+        g = grouped.get(key)
+        if g is None:
+            grouped[key] = [w, w.count]
+        else:
+            g[1] += w.count
+    out = [
+        RuntimeWarningRow(
+            category=w.category,
+            message=w.message,
+            path=w.path,
+            line=w.line,
+            coroutine=w.coroutine,
+            module=w.module,
+            count=count,
+        )
+        for w, count in grouped.values()
+    ]
+    out.sort(key=lambda r: (-r.count, r.category, r.module, r.message))
+    return tuple(out)
+
+
+def commit_test_stats(session: Session, *, commit_id: int) -> CommitTestStats | None:
+    """The inputs of a commit's `tests` snapshot, or None when no run is linked to it."""
+    rid = newest_run_id(session, commit_id=commit_id)
+    if rid is None:
+        return None
+    run = test_run(session, run_id=rid)
+    assert run is not None
+    pairs = _flaky_pairs(session)
+    flaky_here: set[str] = set()
+    if pairs:
+        pair_list = sorted(pairs)
+        for i in range(0, len(pair_list), 400):
+            chunk = pair_list[i : i + 400]
+            flaky_here.update(
+                session.execute(
+                    select(TestResult.nodeid)
+                    .join(TestRun, TestRun.id == TestResult.run_id)
+                    .where(
+                        TestRun.commit_id == commit_id,
+                        tuple_(TestResult.nodeid, TestResult.fingerprint).in_(chunk),
+                    )
+                    .distinct()
+                ).scalars()
+            )
+    never_awaited = session.execute(
+        select(func.count()).select_from(
+            select(TestWarning.coroutine, TestWarning.path, TestWarning.line)
+            .where(TestWarning.run_id == rid, TestWarning.coroutine != "")
+            .distinct()
+            .subquery()
+        )
+    ).scalar_one()
+    return CommitTestStats(
+        commit_id=commit_id,
+        run=run,
+        suites=_summaries(session, run_id=rid, flaky=frozenset(n for n, _ in pairs)),
+        collection_errors=collection_errors(session, run_id=rid),
+        never_awaited=never_awaited,
+        flaky=tuple(sorted(flaky_here)),
+    )
+
+
+def commits_sharing_fingerprints(
+    session: Session, *, run_id: int, nodeids: Sequence[str]
+) -> set[int]:
+    """Commits with runs where any of `nodeids` ran under the same fingerprint as in `run_id`:
+    their flaky counts change when these tests turn out flaky."""
+    if not nodeids:
+        return set()
+    other = aliased(TestResult)
+    out: set[int] = set()
+    ids = list(nodeids)
+    for i in range(0, len(ids), 400):
+        out.update(
+            session.execute(
+                select(TestRun.commit_id)
+                .join(other, other.run_id == TestRun.id)
+                .join(
+                    TestResult,
+                    and_(
+                        TestResult.nodeid == other.nodeid,
+                        TestResult.fingerprint == other.fingerprint,
+                    ),
+                )
+                .where(TestResult.run_id == run_id, TestResult.nodeid.in_(ids[i : i + 400]))
+                .distinct()
+            ).scalars()
+        )
+    return out
