@@ -1,0 +1,550 @@
+"""`RuleEngine`: which files the rules read, their facts, and an incremental `Evaluator`.
+
+The evaluator keeps, per file, its facts and its findings per rule, plus reverse indexes so that
+an update only re-evaluates what it can affect:
+- resolution keys (`ws.get_manager`) -> files whose awaits/callbacks consulted them;
+- class name -> modules defining it (duplicates);
+- marker name -> files using it; config/conftest directories -> the files below them.
+`update()` only records facts and marks (path, rule) pairs dirty; `result()` re-evaluates those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from healthtui.config import RulesConfig, Suite
+from healthtui.errors import ConfigError
+from healthtui.rules import (
+    async_callback,
+    await_misuse,
+    deprecated_imports,
+    duplicate_classes,
+    fallback,
+    markers,
+    suites,
+)
+from healthtui.rules import regex as regex_rules
+from healthtui.rules.base import Evaluation, Facts, Finding
+from healthtui.rules.paths import (
+    basename,
+    dir_of,
+    is_conftest,
+    is_ignored_path,
+    is_test_file,
+    is_under,
+    module_parts,
+    parent_dirs,
+)
+from healthtui.rules.pyfacts import ExtractOptions, extract_python
+from healthtui.rules.regex import CompiledRegex, RegexSelector
+from healthtui.rules.resolution import FileIndex, Resolver
+
+ENGINE_VERSION = 1
+UNPARSEABLE = "unparseable_files"
+SKIPPED = "skipped_files"
+
+BUILTIN_RULES: dict[str, int] = {
+    await_misuse.ID: await_misuse.VERSION,
+    async_callback.ID: async_callback.VERSION,
+    deprecated_imports.ID: deprecated_imports.VERSION,
+    markers.ID: markers.VERSION,
+    duplicate_classes.ID: duplicate_classes.VERSION,
+    UNPARSEABLE: fallback.VERSION,
+    suites.ID: suites.VERSION,
+}
+_AST_RULES = frozenset(BUILTIN_RULES) - {suites.ID}
+
+
+class RuleEngine:
+    """The rules of one configuration. Picklable (worker processes rebuild it from config)."""
+
+    def __init__(
+        self,
+        rules: RulesConfig,
+        suites_: tuple[Suite, ...] = (),
+        *,
+        only: Collection[str] | None = None,
+    ):
+        self.rules = rules
+        self.suites = tuple(suites_)
+        self.only = tuple(only) if only is not None else None
+        regex_ids = [r.id for r in rules.regex]
+        known = [*BUILTIN_RULES, *regex_ids]
+        if self.only is not None:
+            unknown = [r for r in self.only if r not in known]
+            if unknown:
+                raise ConfigError(
+                    f"unknown rule id: {', '.join(unknown)} (known: {', '.join(known)})"
+                )
+        enabled = [r for r in known if r not in rules.disable]
+        if self.only is not None:
+            enabled = [r for r in enabled if r in self.only]
+        self.enabled: frozenset[str] = frozenset(enabled)
+        self.rule_ids: tuple[str, ...] = tuple(r for r in known if r in self.enabled)
+        self.regex: tuple[CompiledRegex, ...] = tuple(
+            CompiledRegex.from_rule(r) for r in rules.regex if r.id in self.enabled
+        )
+        self.selector = RegexSelector(self.regex)
+        e = self.enabled
+        self.options = ExtractOptions(
+            await_misuse=await_misuse.ID in e,
+            async_callback=async_callback.ID in e,
+            deprecated_imports=deprecated_imports.ID in e,
+            markers=markers.ID in e,
+            classes=duplicate_classes.ID in e,
+            tests=suites.ID in e and bool(self.suites),
+            registrars=tuple(rules.sync_registrars),
+            deprecated_modules=tuple(rules.deprecated_modules),
+            regex=self.regex,
+            max_file_size=rules.max_file_size,
+        )
+        self._python = bool(e & _AST_RULES) or self.options.tests
+        self._configs = markers.ID in e or self.options.tests
+        versions = {rid: BUILTIN_RULES.get(rid, regex_rules.VERSION) for rid in self.rule_ids}
+        blob = json.dumps(
+            {
+                "engine": ENGINE_VERSION,
+                "versions": versions,
+                "rules": rules.key(),
+                "suites": [[s.name, list(s.paths), list(s.markers)] for s in self.suites],
+            },
+            sort_keys=True,
+        )
+        self.key: str = hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+    def __reduce__(self):
+        return (_rebuild, (self.rules, self.suites, self.only))
+
+    def kind(self, path: str) -> str | None:
+        if is_ignored_path(path):
+            return None
+        name = basename(path)
+        if self._configs and name in markers.CONFIG_NAMES:
+            return "pytest-config"
+        if name.endswith(".py"):
+            if self._python or self.selector.any_includes(path):
+                return "python"
+            return None
+        if self.regex and self.selector.any_includes(path):
+            return "text"
+        return None
+
+    def extract(self, kind: str, data: bytes) -> Facts:
+        try:
+            return self._extract(kind, data)
+        except Exception as exc:  # last line of defence: facts never raise
+            return {"status": "fallback", "error": f"internal error: {type(exc).__name__}"}
+
+    def _extract(self, kind: str, data: bytes) -> Facts:
+        if len(data) > self.rules.max_file_size:
+            return {"status": "skipped"}
+        if kind == "python":
+            return extract_python(data, self.options)
+        facts: Facts
+        facts = markers.extract_config(data) if kind == "pytest-config" else {"status": "ok"}
+        if self.regex and not regex_rules.binary_prefix(data):
+            hits = regex_rules.regex_hits(data, self.regex)
+            if hits:
+                facts["rx"] = hits
+        return facts
+
+    def skipped_facts(self) -> Facts:
+        """Facts for a file known (e.g. by its size) to be over the cap, without reading it."""
+        return {"status": "skipped"}
+
+    def evaluator(self) -> Evaluator:
+        return Evaluator(self)
+
+
+def _rebuild(rules: RulesConfig, suites_: tuple[Suite, ...], only: tuple[str, ...] | None):
+    return RuleEngine(rules, suites_, only=only)
+
+
+_EMPTY: tuple[Finding, ...] = ()
+
+
+@dataclass(eq=False, slots=True)
+class _File:
+    path: str
+    facts: Facts
+    kind: str  # "python", "config" or "other"
+    findings: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+    contrib: dict[str, float] = field(default_factory=dict)
+    unreg: dict[str, int] = field(default_factory=dict)
+    deps: frozenset[str] = frozenset()
+    all: tuple[Finding, ...] = ()
+    classes: dict[str, list[list]] = field(default_factory=dict)  # top-level name -> sites
+
+
+class Evaluator:
+    """Incremental evaluation of one tree (see module docstring)."""
+
+    def __init__(self, engine: RuleEngine):
+        self.engine = engine
+        e = engine.enabled
+        self.on_await = await_misuse.ID in e
+        self.on_callback = async_callback.ID in e
+        self.on_deprecated = deprecated_imports.ID in e
+        self.on_markers = markers.ID in e
+        self.on_dups = duplicate_classes.ID in e
+        self.on_unparseable = UNPARSEABLE in e
+        self.on_suites = engine.options.tests
+        rules = engine.rules
+        self.deprecated = frozenset(rules.deprecated_modules)
+        self.known_sync = tuple(rules.known_sync)
+        self.ssot = frozenset(rules.ssot_classes)
+        self.plugin_markers = frozenset(rules.plugin_markers) | markers.BUILTIN_MARKERS
+        self.suite_counter = suites.SuiteCounter(engine.suites)
+
+        self.files: dict[str, _File] = {}
+        self.resolver = Resolver()
+        self.dependents: dict[str, set[str]] = {}
+        self.class_copies: dict[str, dict[str, list[list]]] = {}
+        self.dup_extra: dict[str, int] = {}
+        self.dirty_names: set[str] = set()
+        self.marker_users: dict[str, set[str]] = {}
+        self.conftest_regs: dict[str, frozenset[str]] = {}
+        self.config_files: dict[str, dict[str, markers.PytestConfig | None]] = {}
+        self.chosen: dict[str, markers.PytestConfig] = {}
+        self._effective: dict[str, markers.PytestConfig] = {}
+        self._registered: dict[str, frozenset[str]] = {}
+        self.sums: Counter[str] = Counter()
+        self.unreg_names: Counter[str] = Counter()
+        self.candidates: dict[str, str] = {}
+        self.dirty: dict[str, set[str]] = {}
+        self.changed: set[str] = set()
+        self.findings: dict[str, tuple[Finding, ...]] = {}
+
+    # updates -----------------------------------------------------------------------------------
+
+    def _mark(self, path: str, *rules: str) -> None:
+        if path in self.files:
+            self.dirty.setdefault(path, set()).update(rules)
+
+    def update(self, path: str, facts: Facts | None) -> None:
+        old = self.files.get(path)
+        if old is not None and facts is not None and old.facts == facts:
+            return
+        if old is not None:
+            self._unindex(old)
+        if facts is None:
+            self.files.pop(path, None)
+            self.dirty.pop(path, None)
+            if old is not None:
+                for metric, value in old.contrib.items():
+                    self.sums[metric] -= value
+                self.unreg_names.subtract(old.unreg)
+                if old.all:
+                    self.findings.pop(path, None)
+                    self.changed.add(path)
+            return
+        name = basename(path)
+        kind = "python" if name.endswith(".py") else "other"
+        rec = _File(path, facts, kind)
+        if old is not None:
+            rec.findings, rec.contrib, rec.unreg, rec.all = (
+                old.findings,
+                old.contrib,
+                old.unreg,
+                old.all,
+            )
+            rec.deps = old.deps
+        self.files[path] = rec
+        self._index(rec)
+        self.dirty.setdefault(path, set()).add("*")
+
+    def _index(self, rec: _File) -> None:
+        path, facts = rec.path, rec.facts
+        if rec.kind == "python":
+            if self.on_await or self.on_callback:
+                changed = self.resolver.set(path, FileIndex(path, module_parts(path), facts))
+                self._dirty_keys(changed)
+            if self.on_dups and not _is_test_module(path):
+                for qual, line, col, _bases, text in facts.get("classes", ()):
+                    if "." not in qual:
+                        rec.classes.setdefault(qual, []).append([line, col, text])
+                for name, sites in rec.classes.items():
+                    self.class_copies.setdefault(name, {})[path] = sites
+                    self.dirty_names.add(name)
+            if self.on_markers:
+                for site in facts.get("marks", ()):
+                    self.marker_users.setdefault(site[2], set()).add(path)
+                if is_conftest(path):
+                    self._set_conftest(path, frozenset(facts.get("registers", ())))
+        if basename(path) in markers.CONFIG_NAMES and (self.on_markers or self.on_suites):
+            self._set_config(path, markers.config_for(basename(path), facts))
+
+    def _unindex(self, rec: _File) -> None:
+        path = rec.path
+        if rec.kind == "python":
+            if self.on_await or self.on_callback:
+                self._dirty_keys(self.resolver.set(path, None))
+            for name in rec.classes:
+                copies = self.class_copies.get(name)
+                if copies is not None:
+                    copies.pop(path, None)
+                    if not copies:
+                        del self.class_copies[name]
+                self.dirty_names.add(name)
+            rec.classes = {}
+            for site in rec.facts.get("marks", ()):
+                users = self.marker_users.get(site[2])
+                if users is not None:
+                    users.discard(path)
+            if is_conftest(path) and self.on_markers:
+                self._set_conftest(path, None)
+        if basename(path) in markers.CONFIG_NAMES and (self.on_markers or self.on_suites):
+            self._set_config(path, None)
+        self.candidates.pop(path, None)
+
+    def _dirty_keys(self, keys: set[str]) -> None:
+        for key in keys:
+            for p in self.dependents.get(key, ()):
+                self._mark(p, await_misuse.ID, async_callback.ID)
+
+    def _set_conftest(self, path: str, names: frozenset[str] | None) -> None:
+        d = dir_of(path)
+        old = self.conftest_regs.get(d, frozenset())
+        new = names or frozenset()
+        if names is None:
+            self.conftest_regs.pop(d, None)
+        else:
+            self.conftest_regs[d] = new
+        if old == new:
+            return
+        self._registered.clear()
+        for name in old ^ new:
+            for p in self.marker_users.get(name, ()):
+                if is_under(p, d):
+                    self._mark(p, markers.ID)
+
+    def _set_config(self, path: str, cfg: markers.PytestConfig | None) -> None:
+        d = dir_of(path)
+        configs = self.config_files.setdefault(d, {})
+        if cfg is None:
+            configs.pop(basename(path), None)
+        else:
+            configs[basename(path)] = cfg
+        new = markers.choose(configs)
+        old = self.chosen.get(d)
+        if new is None:
+            self.chosen.pop(d, None)
+        else:
+            self.chosen[d] = new
+        if not configs:
+            self.config_files.pop(d, None)
+        if old == new:
+            return
+        self._effective.clear()
+        self._registered.clear()
+        for p, f in self.files.items():
+            if f.kind == "python" and is_under(p, d):
+                self._mark(p, markers.ID, suites.ID)
+
+    # context -----------------------------------------------------------------------------------
+
+    def effective(self, directory: str) -> markers.PytestConfig:
+        """The pytest config that applies to files in `directory` (rootmost config wins)."""
+        cached = self._effective.get(directory)
+        if cached is not None:
+            return cached
+        cfg = markers.NO_CONFIG
+        for d in parent_dirs(directory + "/x") if directory else [""]:
+            found = self.chosen.get(d)
+            if found is not None:
+                cfg = found
+                break
+        self._effective[directory] = cfg
+        return cfg
+
+    def registered(self, directory: str) -> frozenset[str]:
+        cached = self._registered.get(directory)
+        if cached is not None:
+            return cached
+        names = set(self.plugin_markers) | self.effective(directory).markers
+        for d in parent_dirs(directory + "/x") if directory else [""]:
+            names |= self.conftest_regs.get(d, frozenset())
+        out = frozenset(names)
+        self._registered[directory] = out
+        return out
+
+    def root_strict(self) -> bool:
+        if "" in self.chosen:
+            return self.chosen[""].strict
+        if not self.chosen:
+            return False
+        top = min(self.chosen, key=lambda d: (d.count("/"), d))
+        return self.chosen[top].strict
+
+    # evaluation --------------------------------------------------------------------------------
+
+    def result(self) -> Evaluation:
+        for name in self.dirty_names:
+            copies = self.class_copies.get(name, {})
+            extra = duplicate_classes.extra_copies(name, len(copies), self.ssot)
+            if extra != self.dup_extra.get(name, 0):
+                if extra:
+                    self.dup_extra[name] = extra
+                else:
+                    self.dup_extra.pop(name, None)
+            for p in copies:
+                self._mark(p, duplicate_classes.ID)
+        self.dirty_names.clear()
+        dirty, self.dirty = self.dirty, {}
+        for path, which in dirty.items():
+            rec = self.files.get(path)
+            if rec is not None:
+                self._evaluate(rec, which)
+        changed, self.changed = frozenset(self.changed), set()
+        return Evaluation(
+            metrics=self._metrics(),
+            findings=dict(self.findings),
+            changed_paths=changed,
+            warnings=tuple(sorted(self.candidates.values())),
+        )
+
+    def _evaluate(self, rec: _File, which: set[str]) -> None:
+        everything = "*" in which
+        facts, path = rec.facts, rec.path
+        findings = dict(rec.findings)
+        contrib = dict(rec.contrib)
+        status = facts.get("status")
+
+        def set_rule(rule: str, found: list[Finding]) -> None:
+            findings[rule] = tuple(found)
+            contrib[rule] = len(found)
+            contrib[f"{rule}.files"] = 1 if found else 0
+
+        if everything:
+            contrib[SKIPPED] = 1 if status == "skipped" else 0
+            if self.on_unparseable and rec.kind == "python":
+                bad = status == "fallback"
+                why = facts.get("error", "cannot parse")
+                set_rule(UNPARSEABLE, [Finding(path, 1, 1, UNPARSEABLE, "", why)] if bad else [])
+            if self.on_deprecated and rec.kind == "python":
+                set_rule(
+                    deprecated_imports.ID,
+                    deprecated_imports.evaluate(path, facts.get("imports", []), self.deprecated),
+                )
+                warn = facts.get("warns")
+                cand = deprecated_imports.candidate(path, warn, self.deprecated) if warn else None
+                if cand:
+                    self.candidates[path] = cand
+            rx = facts.get("rx", {})
+            selected = self.engine.selector.rule_ids(path) if rx else ()
+            for rule in self.engine.regex:
+                hits = rx.get(rule.id)
+                if hits and rule.id in selected:
+                    set_rule(rule.id, regex_rules.findings(rule, path, hits))
+                else:
+                    set_rule(rule.id, [])
+        if rec.kind == "python":
+            if (self.on_await or self.on_callback) and (
+                everything or await_misuse.ID in which or async_callback.ID in which
+            ):
+                deps: set[str] = set()
+                if self.on_await:
+                    set_rule(
+                        await_misuse.ID,
+                        await_misuse.evaluate(
+                            path, facts.get("awaits", []), self.resolver, self.known_sync, deps
+                        ),
+                    )
+                if self.on_callback:
+                    set_rule(
+                        async_callback.ID,
+                        async_callback.evaluate(
+                            path, facts.get("callbacks", []), self.resolver, deps
+                        ),
+                    )
+                self._set_deps(rec, frozenset(deps))
+            if self.on_markers and (everything or markers.ID in which):
+                d = dir_of(path)
+                found, names, failing = markers.evaluate(
+                    path, facts.get("marks", []), self.registered(d), self.effective(d)
+                )
+                findings[markers.ID] = tuple(found)
+                contrib[f"{markers.ID}.sites"] = len(found)
+                contrib[f"{markers.ID}.files"] = 1 if found else 0
+                contrib[f"{markers.ID}.failing_files"] = 1 if failing else 0
+                self.unreg_names.subtract(rec.unreg)
+                self.unreg_names.update(names)
+                rec.unreg = names
+            if self.on_dups and (everything or duplicate_classes.ID in which):
+                found = []
+                for name, sites in rec.classes.items():
+                    copies = len(self.class_copies.get(name, ()))
+                    found += duplicate_classes.site_findings(path, name, sites, copies, self.ssot)
+                findings[duplicate_classes.ID] = tuple(found)
+                contrib[f"{duplicate_classes.ID}.files"] = 1 if found else 0
+            if self.on_suites and (everything or suites.ID in which):
+                for key in [k for k in contrib if k.startswith("suite.")]:
+                    del contrib[key]
+                tests = facts.get("tests")
+                if tests and is_test_file(path, self.effective(dir_of(path)).python_files):
+                    contrib.update(self.suite_counter.counts(path, tests))
+        for metric in set(rec.contrib) | set(contrib):
+            delta = contrib.get(metric, 0) - rec.contrib.get(metric, 0)
+            if delta:
+                self.sums[metric] += delta
+        rec.contrib = {k: v for k, v in contrib.items() if v}
+        rec.findings = {k: v for k, v in findings.items() if v}
+        combined = tuple(sorted(f for fs in rec.findings.values() for f in fs))
+        if combined != rec.all:
+            rec.all = combined
+            self.changed.add(path)
+            if combined:
+                self.findings[path] = combined
+            else:
+                self.findings.pop(path, None)
+
+    def _set_deps(self, rec: _File, deps: frozenset[str]) -> None:
+        if deps == rec.deps:
+            return
+        for key in rec.deps - deps:
+            users = self.dependents.get(key)
+            if users is not None:
+                users.discard(rec.path)
+                if not users:
+                    del self.dependents[key]
+        for key in deps - rec.deps:
+            self.dependents.setdefault(key, set()).add(rec.path)
+        rec.deps = deps
+
+    def _metrics(self) -> dict[str, float]:
+        e = self.engine.enabled
+        out: dict[str, float] = {SKIPPED: self.sums.get(SKIPPED, 0)}
+        for rid in self.engine.rule_ids:
+            if rid == suites.ID:
+                for s in self.engine.suites:
+                    out[suites.metric(s.name)] = self.sums.get(suites.metric(s.name), 0)
+            elif rid == UNPARSEABLE:
+                out[UNPARSEABLE] = self.sums.get(UNPARSEABLE, 0)
+            elif rid == markers.ID:
+                out[rid] = sum(1 for n in self.unreg_names.values() if n > 0)
+                for suffix in ("sites", "files", "failing_files"):
+                    out[f"{rid}.{suffix}"] = self.sums.get(f"{rid}.{suffix}", 0)
+                out[f"{rid}.strict"] = 1 if self.root_strict() else 0
+            elif rid == duplicate_classes.ID:
+                out[rid] = sum(self.dup_extra.values())
+                out[f"{rid}.files"] = self.sums.get(f"{rid}.files", 0)
+            else:
+                out[rid] = self.sums.get(rid, 0)
+                out[f"{rid}.files"] = self.sums.get(f"{rid}.files", 0)
+        if deprecated_imports.ID in e:
+            out[deprecated_imports.CANDIDATES] = len(self.candidates)
+        return {k: float(v) for k, v in out.items()}
+
+
+def _is_test_module(path: str) -> bool:
+    return is_conftest(path) or is_test_file(path)
+
+
+def facts_summary(facts: Facts) -> dict[str, Any]:
+    """Counts of what a file's facts hold (for debugging and tests)."""
+    return {k: len(v) if isinstance(v, list | dict) else v for k, v in facts.items()}
