@@ -1,0 +1,366 @@
+"""The history collector on real repositories: diff walk == full scan, attribution, resume, rewrites."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+import store
+from healthtui.collect.gitrepo import GitRepo
+from healthtui.collect.history import backfill, collect_commits, select_commits
+from healthtui.collect.scanning import scan_revision
+from healthtui.config import Config, RegexRule, RulesConfig
+from healthtui.demo.builder import RepoBuilder
+from healthtui.rules import RuleEngine
+
+CONFIG = Config(
+    rules=RulesConfig(
+        deprecated_modules=("app.legacy",),
+        known_sync=("get_manager",),
+        ssot_classes=("Manager",),
+        regex=(RegexRule(id="todo", pattern=r"#\s*TODO"),),
+    )
+)
+
+MANAGER_ASYNC = "async def get_manager():\n    return 1\n"
+MANAGER_SYNC = "def get_manager():\n    return 1\n"
+
+
+def handler(n: int, *, legacy: bool = True) -> str:
+    lines = ["from app.manager import get_manager"]
+    if legacy:
+        lines.append("from app.legacy import thing")
+    lines.append("")
+    for i in range(n):
+        lines += [f"async def handle_{i}():", "    m = await get_manager()", "    return m", ""]
+    return "\n".join(lines) + "\n"
+
+
+def build_history(path: Path) -> RepoBuilder:
+    """A small migration: get_manager turns sync (every await becomes misuse), a spike, fixes."""
+    b = RepoBuilder(path)
+    b.commit(
+        {
+            "app/__init__.py": "",
+            "app/legacy.py": "X = 1\n",
+            "app/manager.py": MANAGER_ASYNC,
+            "app/a.py": handler(2),
+            "app/b.py": handler(1),
+            "README.md": "# app\n",
+        },
+        message="Initial service",
+    )
+    b.commit({"app/manager.py": MANAGER_SYNC}, message="Make get_manager synchronous (#12)")
+    b.commit(
+        {"app/c.py": handler(3), "app/d.py": handler(2) + "# TODO: remove\n"},
+        message="Add handlers",
+        author=("Grace Hopper", "grace@example.com"),
+    )
+    b.create_branch("feature", b.tip())
+    b.commit({"app/e.py": handler(1, legacy=False)}, message="feature work", branch="feature")
+    b.commit({"app/a.py": handler(0)}, message="Fix awaits in a")
+    b.commit({}, message="Merge feature", merge=["feature"])
+    b.commit({"app/b.py": None, "app/f.py": "class Manager:\n    pass\n"}, message="Remove b")
+    return b
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> RepoBuilder:
+    return build_history(tmp_path / "repo")
+
+
+def _stored(engine, metric: str) -> dict[str, float]:
+    with store.read_session(engine) as s:
+        return {p.sha: p.value for p in store.metric_series(s, metric=metric)}
+
+
+def test_diff_walk_agrees_with_a_full_scan_at_every_commit(history: RepoBuilder, engine):
+    repo = GitRepo.open(history.path)
+    result = backfill(repo, engine, CONFIG)
+    line = repo.first_parent_line("main")
+    assert result.written == len(line) == 6
+    rules = RuleEngine(CONFIG.rules, CONFIG.suites)
+    with store.read_session(engine) as s:
+        metrics = store.metric_ids(s)
+    assert {"await_misuse", "deprecated_imports", "todo"} <= set(metrics)
+    for c in line:
+        expected = scan_revision(repo, c.sha, rules).metrics
+        for metric in metrics:
+            assert _stored(engine, metric)[c.sha] == expected[metric], (c.subject, metric)
+
+
+def test_merges_count_on_the_first_parent_line_only(history: RepoBuilder, engine):
+    repo = GitRepo.open(history.path)
+    backfill(repo, engine, CONFIG)
+    subjects = [c.subject for c in repo.first_parent_line("main")]
+    assert "feature work" not in subjects
+    with store.read_session(engine) as s:
+        merge = next(c for c in store.recent_commits(s) if c.subject == "Merge feature")
+        detail = store.commit_detail(s, sha=merge.sha)
+    assert merge.is_merge
+    added = [ch for ch in detail.changes if ch.rule == "await_misuse"]
+    assert [(ch.path, ch.delta) for ch in added] == [("app/e.py", 1)]
+
+
+def test_attribution_names_the_commits_that_added_and_removed_findings(history, engine):
+    repo = GitRepo.open(history.path)
+    backfill(repo, engine, CONFIG)
+    series = _stored(engine, "await_misuse")
+    assert list(series.values()) == [0, 3, 8, 6, 7, 6]
+    with store.read_session(engine) as s:
+        by_subject = {c.subject: c for c in store.recent_commits(s)}
+        sync = store.commit_detail(s, sha=by_subject["Make get_manager synchronous (#12)"].sha)
+        fix = store.commit_detail(s, sha=by_subject["Fix awaits in a"].sha)
+        spike = store.commit_detail(s, sha=by_subject["Add handlers"].sha)
+    # turning the def sync made existing awaits in other files misuse: attributed to that commit
+    assert sorted((c.path, c.delta) for c in sync.changes if c.rule == "await_misuse") == [
+        ("app/a.py", 1),
+        ("app/a.py", 1),
+        ("app/b.py", 1),
+    ]
+    assert sync.commit.issue_refs == ("#12",)
+    assert {(c.path, c.delta) for c in fix.changes if c.rule == "await_misuse"} == {
+        ("app/a.py", -1)
+    }
+    assert sum(c.delta for c in spike.changes if c.rule == "await_misuse") == 5
+    assert all(
+        c.text == "m = await get_manager()" for c in spike.changes if c.rule == "await_misuse"
+    )
+    assert {d.metric: d.delta for d in spike.deltas}["await_misuse"] == 5
+
+
+def test_rerun_is_a_no_op_and_collect_picks_up_only_new_commits(history, engine):
+    repo = GitRepo.open(history.path)
+    backfill(repo, engine, CONFIG)
+    again = backfill(repo, engine, CONFIG)
+    assert again.written == 0
+    assert collect_commits(repo, engine, CONFIG).written == 0
+    history.commit({"app/g.py": handler(2)}, message="More handlers")
+    history.commit({"app/g.py": handler(1)}, message="Fewer handlers")
+    result = collect_commits(repo, engine, CONFIG)
+    assert result.written == 2
+    assert list(_stored(engine, "await_misuse").values())[-2:] == [8, 7]
+    assert collect_commits(repo, engine, CONFIG).written == 0
+    with store.read_session(engine) as s:
+        current = store.current_findings(s, rule="await_misuse")
+    assert len(current) == 7 and {f.path for f in current} == {
+        "app/c.py",
+        "app/d.py",
+        "app/e.py",
+        "app/g.py",
+    }
+
+
+def test_collect_on_an_empty_database_snapshots_the_tip_and_says_so(history, engine):
+    result = collect_commits(GitRepo.open(history.path), engine, CONFIG)
+    assert result.written == 1
+    assert any("healthtui backfill" in note for note in result.notes)
+
+
+def test_rewritten_history_keeps_old_snapshots_marked_unreachable(history, engine):
+    repo = GitRepo.open(history.path)
+    backfill(repo, engine, CONFIG)
+    line = repo.first_parent_line("main")
+    history.reset_branch("main", line[2].sha)
+    history.commit({"app/h.py": handler(4)}, message="Rewritten future")
+    result = collect_commits(repo, engine, CONFIG)
+    assert result.unreachable == 3
+    assert result.written == 1
+    with store.read_session(engine) as s:
+        info = store.repository_info(s)
+        assert info.commits == 7  # six old first-parent commits kept, one new
+        values = [p.value for p in store.metric_series(s, metric="await_misuse")]
+    assert values == [0, 3, 8, 12]
+
+
+def test_every_and_dates_select_commits_in_their_own_offset():
+    tz = timezone(timedelta(hours=-8))
+    line = [
+        store.CommitInfo(
+            sha=f"{i:040x}",
+            parents=(),
+            author_name="a",
+            author_email="a",
+            authored_at=0,
+            author_offset=0,
+            committed_at=int(datetime(2026, 3, 1, 20, 0, tzinfo=tz).timestamp()) + i * 3 * 3600,
+            committer_offset=-8 * 3600,
+            subject=str(i),
+            seq=i,
+        )
+        for i in range(6)
+    ]
+    # 20:00, 23:00 on 1 March local; 02:00, 05:00, 08:00, 11:00 on 2 March local (UTC is 8 h later)
+    assert [c.subject for c in select_commits(line, since="2026-03-02")] == ["2", "3", "4", "5"]
+    assert [c.subject for c in select_commits(line, until="2026-03-01")] == ["0", "1"]
+    assert [c.subject for c in select_commits(line, daily=True)] == ["1", "5"]
+    assert [c.subject for c in select_commits(line, every=4)] == ["0", "4", "5"]
+    # an aware bound compares instants: commit 2 is 10:00 UTC, commit 3 13:00 UTC
+    aware = select_commits(line, since=datetime(2026, 3, 2, 12, 0, tzinfo=UTC).isoformat())
+    assert [c.subject for c in aware] == ["3", "4", "5"]
+
+
+def test_a_sparse_backfill_then_a_full_one_does_not_double_count(history, engine):
+    repo = GitRepo.open(history.path)
+    backfill(repo, engine, CONFIG, every=3)
+    backfill(repo, engine, CONFIG)
+    with store.read_session(engine) as s:
+        totals = {}
+        for c in store.recent_commits(s):
+            detail = store.commit_detail(s, sha=c.sha)
+            if detail:
+                totals[c.subject] = sum(
+                    ch.delta for ch in detail.changes if ch.rule == "await_misuse"
+                )
+    assert sum(totals.values()) == 6  # the final count, each site attributed exactly once
+
+
+def test_bare_repository_and_mirror(history, tmp_path: Path, engine):
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(history.path), str(bare)], check=True)
+    repo = GitRepo.open(bare)
+    assert repo.bare
+    assert backfill(repo, engine, CONFIG).written == 6
+    assert list(_stored(engine, "await_misuse").values()) == [0, 3, 8, 6, 7, 6]
+
+
+def test_shallow_clone_stops_at_the_boundary_with_a_note(history, tmp_path: Path, engine):
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "2", f"file://{history.path}", str(shallow)], check=True
+    )
+    result = backfill(GitRepo.open(shallow), engine, CONFIG)
+    assert result.written == 2
+    assert any("shallow" in n for n in result.notes)
+
+
+def test_one_commit_repository_and_odd_paths(tmp_path: Path, engine):
+    b = RepoBuilder(tmp_path / "one")
+    odd = "pkg/we\u0301ird name/mod.py".encode() + b"\xff.py"
+    b.commit({"app/manager.py": MANAGER_SYNC, odd: handler(2), "app/legacy.py": ""}, message="only")
+    repo = GitRepo.open(b.path)
+    assert backfill(repo, engine, CONFIG).written == 1
+    with store.read_session(engine) as s:
+        paths = {f.path for f in store.current_findings(s, rule="await_misuse")}
+    # bytes that are not UTF-8 are stored escaped, so they display instead of breaking the store
+    assert paths == {"pkg/we\u0301ird name/mod.py\\xff.py"}
+
+
+def test_a_config_change_recomputes_reusing_the_facts_cache(history, engine):
+    repo = GitRepo.open(history.path)
+    backfill(repo, engine, CONFIG)
+    changed = replace(CONFIG, rules=replace(CONFIG.rules, known_sync=("get_manager", "other")))
+    result = backfill(repo, engine, changed)
+    assert result.written == 6
+    with store.read_session(engine) as s:
+        assert store.repository_info(s).stale_snapshots == 6
+    assert list(_stored(engine, "await_misuse").values()) == [0, 3, 8, 6, 7, 6]
+
+
+def _dump(path: Path) -> list:
+    """The data a user sees, without ids and wall-clock stamps."""
+    con = sqlite3.connect(path)
+    rows = []
+    for query in (
+        "SELECT c.sha, s.kind, s.ruleset, s.stale, s.base, m.metric, m.value FROM metric_value m "
+        'JOIN snapshot s ON s.id = m.snapshot_id JOIN "commit" c ON c.id = s.commit_id',
+        "SELECT c.sha, f.rule, f.path, f.line, f.text, f.delta FROM finding_change f "
+        'JOIN snapshot s ON s.id = f.snapshot_id JOIN "commit" c ON c.id = s.commit_id',
+        "SELECT rule, path, line, col, text FROM current_finding",
+        'SELECT sha, seq, reachable FROM "commit"',
+    ):
+        rows.append(sorted(con.execute(query).fetchall()))
+    con.close()
+    return rows
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "healthtui", *args]
+
+
+def test_killed_backfill_resumes_to_exactly_the_uninterrupted_result(tmp_path: Path):
+    b = RepoBuilder(tmp_path / "big")
+    with b.bulk():
+        b.commit({"app/manager.py": MANAGER_SYNC, "app/legacy.py": ""}, message="base")
+        for i in range(60):
+            b.commit({f"app/m{i % 7}.py": handler(i % 5)}, message=f"step {i}")
+    clean, killed = tmp_path / "clean.db", tmp_path / "killed.db"
+    cfg = tmp_path / "healthtui.toml"
+    cfg.write_text('[rules]\nknown_sync = ["get_manager"]\ndeprecated_modules = ["app.legacy"]\n')
+    base = ["--repo", str(b.path), "--config", str(cfg)]
+    subprocess.run(_cli(*base, "--db", str(clean), "backfill"), check=True, capture_output=True)
+    proc = subprocess.Popen(_cli(*base, "--db", str(killed), "backfill"), stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            con = sqlite3.connect(killed, timeout=1)
+            n = con.execute("SELECT count(*) FROM snapshot").fetchone()[0]
+            con.close()
+        except sqlite3.Error:
+            n = 0
+        if n >= 3 or proc.poll() is not None:
+            break
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    out = subprocess.run(
+        _cli(*base, "--db", str(killed), "backfill"), capture_output=True, text=True, check=True
+    )
+    assert "snapshots written" in out.stdout
+    assert _dump(killed) == _dump(clean)
+
+
+def test_a_second_collect_while_one_runs_exits_0_and_says_so(history, tmp_path: Path):
+    from filelock import FileLock
+
+    db = tmp_path / "c.db"
+    store.open_engine(db).dispose()
+    with FileLock(str(db) + ".lock"):
+        out = subprocess.run(
+            _cli("--repo", str(history.path), "--db", str(db), "collect"),
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0
+        assert "another healthtui backfill or collect is running" in out.stderr
+        quiet = subprocess.run(
+            _cli("--repo", str(history.path), "--db", str(db), "collect", "--quiet"),
+            capture_output=True,
+            text=True,
+        )
+        assert quiet.returncode == 0 and quiet.stdout == quiet.stderr == ""
+        busy = subprocess.run(
+            _cli("--repo", str(history.path), "--db", str(db), "backfill"),
+            capture_output=True,
+            text=True,
+        )
+        assert busy.returncode == 2 and "another healthtui" in busy.stderr
+
+
+def test_overlapping_collects_never_double_count(history, tmp_path: Path):
+    db = tmp_path / "o.db"
+    args = _cli("--repo", str(history.path), "--db", str(db), "collect", "--quiet")
+    subprocess.run(
+        _cli("--repo", str(history.path), "--db", str(db), "backfill"),
+        check=True,
+        capture_output=True,
+    )
+    history.commit({"app/z.py": handler(3)}, message="new work")
+    procs = [subprocess.Popen(args) for _ in range(3)]
+    assert [p.wait() for p in procs] == [0, 0, 0]
+    reference = tmp_path / "r.db"
+    subprocess.run(
+        _cli("--repo", str(history.path), "--db", str(reference), "backfill"),
+        check=True,
+        capture_output=True,
+    )
+    assert _dump(db) == _dump(reference)
