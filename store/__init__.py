@@ -27,6 +27,7 @@ from store.engine import (
 )
 from store.errors import StoreError
 from store.findings import (
+    cached_fact_keys,
     cached_facts,
     current_findings,
     finding_changes,
@@ -76,6 +77,7 @@ __all__ = [
     "ProblemRow",
     "RepositoryInfo",
     "StoreError",
+    "cached_fact_keys",
     "cached_facts",
     "commit_detail",
     "commits_by_sha",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import Session
 
 from store.models import Commit, Repository, Snapshot
@@ -69,7 +69,7 @@ def upsert_commits(
         if c.sha not in known
     ]
     if rows:
-        session.execute(insert(Commit), rows)
+        session.execute(Commit.__table__.insert(), rows)
         known.update(commit_ids(session, shas=[r["sha"] for r in rows]))
     return known
 

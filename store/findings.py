@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from store.models import BlobFacts, Commit, CurrentFinding, FindingChange, Problem, Snapshot
@@ -15,18 +15,29 @@ def cached_facts(
     session: Session, *, engine_key: str, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], bytes]:
     """Cached facts for (kind, blob) pairs computed by the same rule engine."""
-    wanted = list(keys)
+    by_kind: dict[str, list[str]] = {}
+    for kind, blob in keys:
+        by_kind.setdefault(kind, []).append(blob)
     found: dict[tuple[str, str], bytes] = {}
-    for i in range(0, len(wanted), 400):
-        chunk = wanted[i : i + 400]
-        rows = session.execute(
-            select(BlobFacts.kind, BlobFacts.blob, BlobFacts.facts).where(
-                BlobFacts.engine_key == engine_key,
-                tuple_(BlobFacts.kind, BlobFacts.blob).in_(chunk),
+    for kind, blobs in by_kind.items():
+        for i in range(0, len(blobs), 500):
+            rows = session.execute(
+                select(BlobFacts.blob, BlobFacts.facts).where(
+                    BlobFacts.engine_key == engine_key,
+                    BlobFacts.kind == kind,
+                    BlobFacts.blob.in_(blobs[i : i + 500]),
+                )
             )
-        )
-        found.update({(k, b): f for k, b, f in rows})
+            found.update({(kind, b): f for b, f in rows})
     return found
+
+
+def cached_fact_keys(session: Session, *, engine_key: str) -> set[tuple[str, str]]:
+    """Every (kind, blob) with cached facts for this rule engine: one cheap query per walk."""
+    rows = session.execute(
+        select(BlobFacts.kind, BlobFacts.blob).where(BlobFacts.engine_key == engine_key)
+    )
+    return {(k, b) for k, b in rows}
 
 
 def store_facts(
@@ -36,15 +47,35 @@ def store_facts(
     pending = {(k, b): f for k, b, f in items}
     if not pending:
         return 0
-    known = cached_facts(session, engine_key=engine_key, keys=pending)
+    known = _existing_keys(session, engine_key=engine_key, keys=list(pending))
     rows = [
         {"engine_key": engine_key, "kind": k, "blob": b, "facts": f}
         for (k, b), f in pending.items()
         if (k, b) not in known
     ]
     for i in range(0, len(rows), 2000):
-        session.execute(insert(BlobFacts), rows[i : i + 2000])
+        session.execute(BlobFacts.__table__.insert(), rows[i : i + 2000])
     return len(rows)
+
+
+def _existing_keys(
+    session: Session, *, engine_key: str, keys: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    by_kind: dict[str, list[str]] = {}
+    for kind, blob in keys:
+        by_kind.setdefault(kind, []).append(blob)
+    found: set[tuple[str, str]] = set()
+    for kind, blobs in by_kind.items():
+        for i in range(0, len(blobs), 500):
+            rows = session.execute(
+                select(BlobFacts.blob).where(
+                    BlobFacts.engine_key == engine_key,
+                    BlobFacts.kind == kind,
+                    BlobFacts.blob.in_(blobs[i : i + 500]),
+                )
+            )
+            found.update((kind, b) for (b,) in rows)
+    return found
 
 
 def current_findings(

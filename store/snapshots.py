@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from store.commits import _info, commits_by_sha
@@ -72,13 +72,14 @@ def record_snapshot(
         .where(Snapshot.commit_id == commit_id, Snapshot.kind == kind)
         .values(stale=True)
     )
-    snap = Snapshot(commit_id=commit_id, kind=kind, ruleset=ruleset, created_at=at, base=base)
-    session.add(snap)
-    session.flush()
-    sid = snap.id
+    sid = session.execute(
+        Snapshot.__table__.insert().values(
+            commit_id=commit_id, kind=kind, ruleset=ruleset, created_at=at, base=base, stale=False
+        )
+    ).inserted_primary_key[0]
     if metrics:
         session.execute(
-            insert(MetricValue),
+            MetricValue.__table__.insert(),
             [{"snapshot_id": sid, "metric": m, "value": float(v)} for m, v in metrics.items()],
         )
     rows = [
@@ -94,7 +95,7 @@ def record_snapshot(
         for c in changes
     ]
     if rows:
-        session.execute(insert(FindingChange), rows)
+        session.execute(FindingChange.__table__.insert(), rows)
     if current is not None:
         replace_current_findings(session, snapshot_id=sid, findings=current)
     assert sid is not None
@@ -119,7 +120,7 @@ def replace_current_findings(
         for f in findings
     ]
     for i in range(0, len(rows), 5000):
-        session.execute(insert(CurrentFinding), rows[i : i + 5000])
+        session.execute(CurrentFinding.__table__.insert(), rows[i : i + 5000])
 
 
 def _delete_snapshot(session: Session, snapshot_id: int) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +81,67 @@ def _commit_from_fields(fields: list[str], seq: int | None) -> CommitInfo:
     )
 
 
+class _BlobPipe:
+    """A persistent `git cat-file --batch` fed from a thread, so a batch of blobs costs one round trip.
+
+    gitpython's object database flushes and waits once per object; pipelining every request of a
+    batch first and reading the answers in order is several times faster on thousands of blobs.
+    """
+
+    def __init__(self, git_dir: Path):
+        self._git_dir = git_dir
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _process(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                ["git", f"--git-dir={self._git_dir}", "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        return self._proc
+
+    def read(self, shas: list[str]) -> Iterator[tuple[str, bytes]]:
+        proc = self._process()
+        assert proc.stdin is not None and proc.stdout is not None
+        request = "".join(f"{sha}\n" for sha in shas).encode()
+
+        def send() -> None:
+            try:
+                proc.stdin.write(request)
+                proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+        writer = threading.Thread(target=send, daemon=True)
+        writer.start()
+        out = proc.stdout
+        try:
+            for sha in shas:
+                header = out.readline().split()
+                if len(header) != 3:
+                    raise RepoError(f"{self._git_dir}: object {sha} is missing")
+                size = int(header[2])
+                data = out.read(size)
+                out.read(1)
+                yield sha, data
+        except BaseException:
+            self.close()  # the stream is mid-answer: never reuse it
+            raise
+        finally:
+            writer.join()
+
+    def close(self) -> None:
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+            proc.kill()
+            proc.wait()
+
+
 class GitRepo:
     """A repository opened read-only; works on clones, bare repositories, mirrors and shallow clones."""
 
@@ -87,6 +150,7 @@ class GitRepo:
         self.git_dir = Path(repo.git_dir)
         self.bare = repo.bare
         self.root = self.git_dir if repo.bare else Path(repo.working_tree_dir or repo.git_dir)
+        self._blobs = _BlobPipe(Path(repo.git_dir))
 
     @classmethod
     def open(cls, path: Path | str, *, search_parents: bool = True) -> GitRepo:
@@ -108,6 +172,7 @@ class GitRepo:
         return name[:-4] if name.endswith(".git") else name
 
     def close(self) -> None:
+        self._blobs.close()
         self._repo.close()
 
     def __enter__(self) -> GitRepo:
@@ -236,10 +301,16 @@ class GitRepo:
         return self._repo.odb.stream(bytes.fromhex(sha)).read()
 
     def read_blobs(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        """Blob contents one at a time through the persistent `cat-file --batch` (bounded memory)."""
-        stream = self._repo.odb.stream
+        """Blob contents one at a time, in order, through one pipelined `cat-file --batch` round trip
+        per 2,000 blobs (memory stays bounded by the caller consuming as it goes)."""
+        batch: list[str] = []
         for sha in shas:
-            yield sha, stream(bytes.fromhex(sha)).read()
+            batch.append(sha)
+            if len(batch) >= 2000:
+                yield from self._blobs.read(batch)
+                batch = []
+        if batch:
+            yield from self._blobs.read(batch)
 
     def blob_sizes(self, shas: Iterable[str]) -> dict[str, int]:
         info = self._repo.odb.info

@@ -112,14 +112,19 @@ class _FactsSource:
         self.memory: dict[tuple[str, str], dict] = {}
         self.pending: list[tuple[str, str, bytes]] = []  # new facts to store with the next snapshot
         self.scanned = 0
+        self._cached: set[tuple[str, str]] | None = None  # keys in the DB cache when the walk began
 
     def get(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         keys = [k for k in dict.fromkeys(wanted)]
         out = {k: self.memory[k] for k in keys if k in self.memory}
         missing = [k for k in keys if k not in out]
-        if missing:
+        if self._cached is None:
             with store.read_session(self.engine) as s:
-                cached = store.cached_facts(s, engine_key=self.rules.key, keys=missing)
+                self._cached = store.cached_fact_keys(s, engine_key=self.rules.key)
+        lookup = [k for k in missing if k in self._cached]
+        if lookup:
+            with store.read_session(self.engine) as s:
+                cached = store.cached_facts(s, engine_key=self.rules.key, keys=lookup)
             for k, raw in cached.items():
                 out[k] = self.memory[k] = json.loads(raw)
             missing = [k for k in missing if k not in cached]
