@@ -27,7 +27,10 @@ DEFAULT_SYNC_REGISTRARS = (
     "call_later",
     "addfinalizer",
     "add_signal_handler",
-    "register",
+    "run_in_executor",
+    "asyncio.to_thread",
+    "threading.Thread",
+    "threading.Timer",
 )
 
 DEFAULT_PLUGIN_MARKERS = (

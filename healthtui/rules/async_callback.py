@@ -19,7 +19,7 @@ from healthtui.rules.base import Finding
 from healthtui.rules.resolution import Resolver
 
 ID = "async_callback"
-VERSION = 1
+VERSION = 2
 
 
 def evaluate(path: str, sites: list[list], resolver: Resolver, deps: set[str]) -> list[Finding]:

@@ -58,6 +58,7 @@ BUILTIN_RULES: dict[str, int] = {
     suites.ID: suites.VERSION,
 }
 _AST_RULES = frozenset(BUILTIN_RULES) - {suites.ID}
+ALIASES = {"suites": suites.ID, "markers": markers.ID}
 
 
 class RuleEngine:
@@ -75,15 +76,12 @@ class RuleEngine:
         self.only = tuple(only) if only is not None else None
         regex_ids = [r.id for r in rules.regex]
         known = [*BUILTIN_RULES, *regex_ids]
+        disable = _known_ids(rules.disable, known, "rules.disable: unknown rule id")
         if self.only is not None:
-            unknown = [r for r in self.only if r not in known]
-            if unknown:
-                raise ConfigError(
-                    f"unknown rule id: {', '.join(unknown)} (known: {', '.join(known)})"
-                )
-        enabled = [r for r in known if r not in rules.disable]
-        if self.only is not None:
-            enabled = [r for r in enabled if r in self.only]
+            self.only = tuple(_known_ids(self.only, known, "unknown rule id"))
+            enabled = [r for r in known if r in self.only]
+        else:
+            enabled = [r for r in known if r not in disable]
         self.enabled: frozenset[str] = frozenset(enabled)
         self.rule_ids: tuple[str, ...] = tuple(r for r in known if r in self.enabled)
         self.regex: tuple[CompiledRegex, ...] = tuple(
@@ -161,6 +159,15 @@ class RuleEngine:
         return Evaluator(self)
 
 
+def _known_ids(ids: Collection[str], known: list[str], problem: str) -> list[str]:
+    """`ids` with aliases resolved; a ConfigError names any id that is not a rule."""
+    out = [ALIASES.get(r, r) for r in ids]
+    unknown = [r for r in out if r not in known]
+    if unknown:
+        raise ConfigError(f"{problem}: {', '.join(unknown)} (known: {', '.join(known)})")
+    return out
+
+
 def _rebuild(rules: RulesConfig, suites_: tuple[Suite, ...], only: tuple[str, ...] | None):
     return RuleEngine(rules, suites_, only=only)
 
@@ -206,9 +213,10 @@ class Evaluator:
         self.dependents: dict[str, set[str]] = {}
         self.class_copies: dict[str, dict[str, list[list]]] = {}
         self.dup_extra: dict[str, int] = {}
+        self.dup_candidates: dict[str, dict[str, list[list]]] = {}
         self.dirty_names: set[str] = set()
         self.marker_users: dict[str, set[str]] = {}
-        self.conftest_regs: dict[str, frozenset[str]] = {}
+        self.regs: dict[str, dict[str, frozenset[str]]] = {}  # dir -> {path: names}
         self.config_files: dict[str, dict[str, markers.PytestConfig | None]] = {}
         self.chosen: dict[str, markers.PytestConfig] = {}
         self._effective: dict[str, markers.PytestConfig] = {}
@@ -274,8 +282,8 @@ class Evaluator:
             if self.on_markers:
                 for site in facts.get("marks", ()):
                     self.marker_users.setdefault(site[2], set()).add(path)
-                if is_conftest(path):
-                    self._set_conftest(path, frozenset(facts.get("registers", ())))
+                if facts.get("registers"):
+                    self._set_registrations(path, frozenset(facts["registers"]))
         if basename(path) in markers.CONFIG_NAMES and (self.on_markers or self.on_suites):
             self._set_config(path, markers.config_for(basename(path), facts))
 
@@ -296,8 +304,8 @@ class Evaluator:
                 users = self.marker_users.get(site[2])
                 if users is not None:
                     users.discard(path)
-            if is_conftest(path) and self.on_markers:
-                self._set_conftest(path, None)
+            if self.on_markers and rec.facts.get("registers"):
+                self._set_registrations(path, None)
         if basename(path) in markers.CONFIG_NAMES and (self.on_markers or self.on_suites):
             self._set_config(path, None)
         self.candidates.pop(path, None)
@@ -307,14 +315,19 @@ class Evaluator:
             for p in self.dependents.get(key, ()):
                 self._mark(p, await_misuse.ID, async_callback.ID)
 
-    def _set_conftest(self, path: str, names: frozenset[str] | None) -> None:
-        d = dir_of(path)
-        old = self.conftest_regs.get(d, frozenset())
+    def _set_registrations(self, path: str, names: frozenset[str] | None) -> None:
+        """Markers a file registers: a conftest for its own directory and below, any other
+        module (a plugin) for the whole repository."""
+        d = dir_of(path) if is_conftest(path) else ""
+        by_path = self.regs.setdefault(d, {})
+        old = by_path.get(path, frozenset())
         new = names or frozenset()
         if names is None:
-            self.conftest_regs.pop(d, None)
+            by_path.pop(path, None)
+            if not by_path:
+                del self.regs[d]
         else:
-            self.conftest_regs[d] = new
+            by_path[path] = new
         if old == new:
             return
         self._registered.clear()
@@ -368,7 +381,8 @@ class Evaluator:
             return cached
         names = set(self.plugin_markers) | self.effective(directory).markers
         for d in parent_dirs(directory + "/x") if directory else [""]:
-            names |= self.conftest_regs.get(d, frozenset())
+            for regs in self.regs.get(d, {}).values():
+                names |= regs
         out = frozenset(names)
         self._registered[directory] = out
         return out
@@ -386,14 +400,18 @@ class Evaluator:
     def result(self) -> Evaluation:
         for name in self.dirty_names:
             copies = self.class_copies.get(name, {})
-            extra = duplicate_classes.extra_copies(name, len(copies), self.ssot)
-            if extra != self.dup_extra.get(name, 0):
+            if name in self.ssot:
+                extra = duplicate_classes.extra_copies(len(copies))
                 if extra:
                     self.dup_extra[name] = extra
                 else:
                     self.dup_extra.pop(name, None)
-            for p in copies:
-                self._mark(p, duplicate_classes.ID)
+                for p in copies:
+                    self._mark(p, duplicate_classes.ID)
+            elif len(copies) >= duplicate_classes.CANDIDATE_MIN_COPIES:
+                self.dup_candidates[name] = copies
+            else:
+                self.dup_candidates.pop(name, None)
         self.dirty_names.clear()
         dirty, self.dirty = self.dirty, {}
         for path, which in dirty.items():
@@ -405,7 +423,10 @@ class Evaluator:
             metrics=self._metrics(),
             findings=dict(self.findings),
             changed_paths=changed,
-            warnings=tuple(sorted(self.candidates.values())),
+            warnings=(
+                *sorted(self.candidates.values()),
+                *duplicate_classes.candidate_warnings(self.dup_candidates),
+            ),
         )
 
     def _evaluate(self, rec: _File, which: set[str]) -> None:
@@ -425,7 +446,9 @@ class Evaluator:
             if self.on_unparseable and rec.kind == "python":
                 bad = status == "fallback"
                 why = facts.get("error", "cannot parse")
-                set_rule(UNPARSEABLE, [Finding(path, 1, 1, UNPARSEABLE, "", why)] if bad else [])
+                line, text = facts.get("line", 1), facts.get("text", "")
+                site = Finding(path, line, 1, UNPARSEABLE, text, f"{why} (read line by line)")
+                set_rule(UNPARSEABLE, [site] if bad else [])
             if self.on_deprecated and rec.kind == "python":
                 set_rule(
                     deprecated_imports.ID,
@@ -478,8 +501,9 @@ class Evaluator:
             if self.on_dups and (everything or duplicate_classes.ID in which):
                 found = []
                 for name, sites in rec.classes.items():
-                    copies = len(self.class_copies.get(name, ()))
-                    found += duplicate_classes.site_findings(path, name, sites, copies, self.ssot)
+                    if name in self.ssot:
+                        modules = self.class_copies.get(name, {})
+                        found += duplicate_classes.site_findings(path, name, sites, modules)
                 findings[duplicate_classes.ID] = tuple(found)
                 contrib[f"{duplicate_classes.ID}.files"] = 1 if found else 0
             if self.on_suites and (everything or suites.ID in which):
@@ -533,6 +557,7 @@ class Evaluator:
             elif rid == duplicate_classes.ID:
                 out[rid] = sum(self.dup_extra.values())
                 out[f"{rid}.files"] = self.sums.get(f"{rid}.files", 0)
+                out[duplicate_classes.CANDIDATES] = len(self.dup_candidates)
             else:
                 out[rid] = self.sums.get(rid, 0)
                 out[f"{rid}.files"] = self.sums.get(f"{rid}.files", 0)

@@ -39,7 +39,7 @@ from healthtui.rules.pyfacts import (
 Facts = dict[str, Any]
 
 ID = "unparseable_files"
-VERSION = 1
+VERSION = 2
 
 _MASK = re.compile(
     r"""(?P<c>\#[^\r\n]*)
@@ -150,8 +150,9 @@ def _def_status(is_async: bool, decorators: list[str], header: str) -> str:
     return "s"
 
 
-def extract_fallback(data: bytes, opts: ExtractOptions, why: str) -> Facts:
-    """Facts of an unparseable Python file (see module docstring). Never raises."""
+def extract_fallback(data: bytes, opts: ExtractOptions, why: str, line: int = 1) -> Facts:
+    """Facts of an unparseable Python file (see module docstring); `why` and `line` say what
+    stopped the parser. Never raises."""
     text = decode_source(data).replace("\x00", " ")
     original = split_lines(text)
     masked = split_lines(_mask(text))
@@ -172,6 +173,7 @@ def extract_fallback(data: bytes, opts: ExtractOptions, why: str) -> Facts:
     stack: list[tuple[int, str, str]] = []  # (indent, "class"/"def", qualname)
     decorators: list[str] = []
     module_marks: list[str] = []
+    class_marks: dict[str, list[str]] = {}
 
     def bind(name: str, value: tuple) -> None:
         old = binds.get(name)
@@ -184,6 +186,11 @@ def extract_fallback(data: bytes, opts: ExtractOptions, why: str) -> Facts:
         cls = next((q for _, kind, q in reversed(stack) if kind == "class"), None)
         top = not stack
         text_of = orig.strip()[:MAX_TEXT]
+        if opts.markers and "mark" in code:
+            for mm in _MARK.finditer(code):
+                raw_marks.append((lineno, indent + 1, mm.group(1), mm.group(2), text_of))
+            for mm in _MARK_ALIAS.finditer(code):
+                raw_marks.append((lineno, indent + 1, "", mm.group(1) + "." + mm.group(2), text_of))
         if code.startswith("@"):
             decorators.append(code[1:].strip())
             continue
@@ -212,6 +219,7 @@ def extract_fallback(data: bytes, opts: ExtractOptions, why: str) -> Facts:
             qual = f"{cls}.{name}" if cls and not in_def else name
             if not in_def:
                 classes.append([qual, lineno, indent + 1, [], text_of])
+                class_marks.setdefault(qual, []).extend(m for d in decorators for m in _marks_in(d))
                 class_bases[qual] = _split_top(m.group(2) or "")
                 if top:
                     bind(name, ("class",))
@@ -263,20 +271,21 @@ def extract_fallback(data: bytes, opts: ExtractOptions, why: str) -> Facts:
         if opts.await_misuse and "await" in code:
             for am in _AWAIT.finditer(code):
                 raw_awaits.append((lineno, indent + 1, am.group(1), cls, in_def, text_of))
-        if opts.markers and "mark" in code:
-            for mm in _MARK.finditer(code):
-                raw_marks.append((lineno, indent + 1, mm.group(1), mm.group(2), text_of))
-            for mm in _MARK_ALIAS.finditer(code):
-                raw_marks.append((lineno, indent + 1, "", mm.group(1) + "." + mm.group(2), text_of))
         if opts.markers and "addinivalue_line" in orig:
             for rm in _REGISTER.finditer(orig):
                 name = marker_name(rm.group(3))
                 if name:
                     registers.append(name)
-        if top and code.startswith("pytestmark"):
-            module_marks.extend(_marks_in(code))
+        if code.startswith("pytestmark") and not in_def:
+            if top:
+                module_marks.extend(_marks_in(code))
+            elif cls:
+                class_marks.setdefault(cls, []).extend(_marks_in(code))
 
-    out: Facts = {"status": "fallback", "error": why}
+    line = max(1, min(line, len(original)))
+    out: Facts = {"status": "fallback", "error": why, "line": line}
+    if original[line - 1].strip():
+        out["text"] = original[line - 1].strip()[:MAX_TEXT]
     if opts.await_misuse or opts.async_callback:
         if defs:
             out["defs"] = defs
@@ -313,7 +322,14 @@ def extract_fallback(data: bytes, opts: ExtractOptions, why: str) -> Facts:
     if registers:
         out["registers"] = sorted(set(registers))
     if opts.tests and tests:
-        out["tests"] = [[name, line, 1, sorted(set(mk + module_marks))] for name, line, mk in tests]
+        out["tests"] = []
+        for name, line, mk in tests:
+            owner = name.partition("::")[0] if "::" in name else ""
+            chain = owner.split(".") if owner else []
+            inherited = [
+                m for i in range(len(chain)) for m in class_marks.get(".".join(chain[: i + 1]), ())
+            ]
+            out["tests"].append([name, line, 1, sorted(set(mk + module_marks + inherited))])
     return out
 
 

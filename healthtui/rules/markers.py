@@ -11,8 +11,9 @@ Registered, for a file, is what pytest would see when run from the repository ro
   monorepo without one, each project's own);
 - names registered by `config.addinivalue_line("markers", ...)` in `conftest.py` files of the
   file's directory or any parent: a conftest registers for its own subtree (what holds whichever
-  order pytest collects in). Literal strings, loop variables over literal lists/dicts and simple
-  f-strings are understood.
+  order pytest collects in); the same call in any other module (a plugin, loaded through
+  `pytest_plugins`, `-p` or an entry point) registers for the whole repository. Literal strings,
+  loop variables over literal lists/dicts and simple f-strings are understood.
 Marker names are parsed as pytest does: `line.split(":")[0].split("(")[0].strip()`.
 
 Uses are every `pytest.mark.NAME` expression (decorators, `pytestmark` at module or class level,
@@ -38,7 +39,7 @@ from healthtui.rules.paths import DEFAULT_TEST_FILES, is_conftest, is_test_file
 from healthtui.rules.pyfacts import marker_name
 
 ID = "unregistered_markers"
-VERSION = 1
+VERSION = 2
 
 BUILTIN_MARKERS = frozenset(
     {

@@ -695,7 +695,9 @@ class PyExtractor:
                 cparts = dotted_parts(cat) if cat is not None else None
                 if cparts and cparts[-1] in DEPRECATION_CATEGORIES and not self.warns:
                     self.warns = n.lineno
-        if self.want_callbacks and parts[-1] in self.opts._registrar_last:
+        if self.want_callbacks and (
+            parts[-1] in self.opts._registrar_last or len(parts) == 1  # `reg(f)`: maybe an alias
+        ):
             dotted = dotted or self.expand(parts, ctx)
             reg = self.opts.registrar_matches(dotted)
             if reg is None:
@@ -996,7 +998,8 @@ def extract_python(data: bytes, opts: ExtractOptions) -> Facts:
         except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
             from healthtui.rules.fallback import extract_fallback
 
-            out = extract_fallback(data, opts, _why(exc))
+            line = (exc.lineno or 1) if isinstance(exc, SyntaxError) else 1
+            out = extract_fallback(data, opts, _why(exc), line)
         else:
             try:
                 ex = PyExtractor(data, opts, Lines(data))
@@ -1017,9 +1020,8 @@ def extract_python(data: bytes, opts: ExtractOptions) -> Facts:
 
 def _why(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
-        line = exc.lineno or 1
         msg = (exc.msg or "invalid syntax").strip()
-        return f"syntax error at line {line}: {msg}"[:MAX_TEXT]
+        return f"syntax error: {msg}"[:MAX_TEXT]
     if isinstance(exc, ValueError):
         return f"cannot parse: {exc}"[:MAX_TEXT]
     if isinstance(exc, RecursionError):
