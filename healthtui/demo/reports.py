@@ -8,6 +8,7 @@ pytest-metadata and pytest-json-report take part, whatever else is installed.
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -37,11 +38,13 @@ class DemoReport:
 
 @dataclass(frozen=True)
 class ReportJob:
-    """A pytest run to make: first-parent position, commit sha and run number."""
+    """A pytest run to make: first-parent position, commit sha, run number and, if given, the
+    time (epoch seconds) to record as the report's `created`."""
 
     index: int
     commit: str
     run: int = 1
+    created: float | None = None
 
     @property
     def filename(self) -> str:
@@ -105,6 +108,10 @@ def run_pytest_report(repo: Path, job: ReportJob, out: Path, *, timeout: float) 
         raise BuildError(
             f"pytest on {job.commit} wrote no report (exit {proc.returncode}): {output}"
         )
+    if job.created is not None:
+        report = json.loads(out.read_bytes())
+        report["created"] = job.created
+        out.write_text(json.dumps(report), encoding="utf-8")
     return DemoReport(path=out, commit=job.commit, run=job.run)
 
 

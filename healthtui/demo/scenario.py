@@ -13,7 +13,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from .builder import RepoBuilder
@@ -65,8 +65,14 @@ from .sources import (
 __all__ = ["MIN_COMMITS", "Demo", "DemoReport", "build_demo"]
 
 MIN_COMMITS = 10
-DEMO_START = datetime(2026, 1, 5, tzinfo=UTC)
 WORKING_DAYS = 30
+COMMITS_PER_DAY = 12
+LAST_DAY_HOURS = timedelta(hours=10)
+LAST_DAY_MIN_SPAN = timedelta(hours=2)
+QUIET_BEFORE_END = timedelta(minutes=20)
+UNSCHEDULED = datetime.min.replace(tzinfo=UTC)
+CI_DELAY_MINUTES = (4, 10)  # CI reports arrive 4 to 13 minutes after their commit
+RERUN_AFTER = timedelta(minutes=35)
 
 AUTHORS = (
     ("Maya Chen", "maya.chen@example.com", 60),
@@ -109,7 +115,13 @@ KEY_EVENTS: tuple[tuple[float, str], ...] = (
 REFACTOR_AT = 0.25
 MIGRATION_FROM = 0.30
 FLOW_FIXES = 12
-FLOW_FIXES_FROM, FLOW_FIXES_TO = 0.12, 0.95
+# Events that recur at a steady pace whatever the random draws: (how many, first, last fraction).
+# Random slots add more of the same, so the burn-downs look steady but not mechanical.
+RECURRING_EVENTS = {
+    "fix_flow": (FLOW_FIXES, 0.12, 0.95),
+    "fix_sites": (6, 0.37, 0.97),
+    "migrate": (4, 0.33, 0.93),
+}
 INITIALLY_BUGGY = 15
 MERGE_EVENTS = {
     "golden_flows": "test/golden-path-suite",
@@ -285,10 +297,12 @@ DOC_TOPICS = (
 
 @dataclass(frozen=True)
 class Demo:
-    """A built demo: the repository (work tree at the tip) and the reports run on its history."""
+    """A built demo: the repository (work tree at the tip), the reports run on its history and
+    the first-parent commits of main, oldest first."""
 
     repo: Path
     reports: tuple[DemoReport, ...]
+    commits: tuple[str, ...] = ()
 
 
 @dataclass
@@ -300,7 +314,7 @@ class Slot:
     keyed: bool = False
     branch: str | None = None
     forks_early: bool = False
-    time: datetime = DEMO_START
+    time: datetime = UNSCHEDULED
 
 
 def _scaled(fraction: float, commits: int) -> int:
@@ -312,15 +326,13 @@ def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(names, weights=[weights[name] for name in names])[0]
 
 
-def plan_history(commits: int, rng: random.Random) -> list[Slot]:
-    """Lay the story's events out over `commits` first-parent commits."""
+def plan_history(commits: int, rng: random.Random, end: datetime) -> list[Slot]:
+    """Lay the story's events out over `commits` first-parent commits, the last just before `end`."""
     slots = [Slot(index) for index in range(commits)]
     slots[0].events.append("initial")
     key = list(KEY_EVENTS)
-    key += [
-        (FLOW_FIXES_FROM + (FLOW_FIXES_TO - FLOW_FIXES_FROM) * j / (FLOW_FIXES - 1), "fix_flow")
-        for j in range(FLOW_FIXES)
-    ]
+    for event, (count, first, last) in RECURRING_EVENTS.items():
+        key += [(first + (last - first) * j / (count - 1), event) for j in range(count)]
     for fraction, event in sorted(key, key=lambda item: item[0]):
         slot = slots[_scaled(fraction, commits)]
         slot.events.append(event)
@@ -345,20 +357,47 @@ def plan_history(commits: int, rng: random.Random) -> list[Slot]:
         if slot.branch is not None and before.branch is None and not before.keyed:
             before.events = ["docs"]
             slot.forks_early = True
-    _schedule(slots, rng)
+    _schedule(slots, rng, end)
     return slots
 
 
-def _schedule(slots: list[Slot], rng: random.Random) -> None:
-    """Spread the commits over six weeks of working days, strictly increasing in time."""
+def history_days(end: date, count: int) -> list[date]:
+    """`count` dates ending on `end`: the last one whatever its weekday, the others working days."""
+    days = [end]
+    while len(days) < count:
+        day = days[-1] - timedelta(days=1)
+        while day.weekday() >= 5:
+            day -= timedelta(days=1)
+        days.append(day)
+    return days[::-1]
+
+
+def _schedule(slots: list[Slot], rng: random.Random, end: datetime) -> None:
+    """Spread the commits over the working days up to `end`, strictly increasing in time.
+
+    Commits fall between 07:00 and 18:30 UTC; those of the last day between 07:00 (or up to
+    `LAST_DAY_HOURS` earlier if `end` is early in the day) and `QUIET_BEFORE_END` before `end`,
+    so that "today" and "last 24 h" have commits.
+    """
+    count = max(WORKING_DAYS, math.ceil(len(slots) / COMMITS_PER_DAY))
+    days = history_days(end.astimezone(UTC).date(), count)
     per_day: dict[int, list[Slot]] = {}
     for slot in slots:
-        per_day.setdefault(slot.index * WORKING_DAYS // len(slots), []).append(slot)
+        per_day.setdefault(slot.index * count // len(slots), []).append(slot)
     for day, members in per_day.items():
-        date = DEMO_START + timedelta(days=day // 5 * 7 + day % 5)
-        minutes = sorted(rng.sample(range(7 * 60, 18 * 60 + 30), len(members)))
-        for slot, minute in zip(members, minutes, strict=True):
-            slot.time = date + timedelta(minutes=minute, seconds=rng.randrange(60))
+        midnight = datetime.combine(days[day], time(), tzinfo=UTC)
+        if day < count - 1:
+            first, minutes = midnight + timedelta(hours=7), 11 * 60 + 30
+        else:
+            last = end.astimezone(UTC).replace(microsecond=0) - QUIET_BEFORE_END
+            first = midnight + timedelta(hours=7)
+            if last - first < LAST_DAY_MIN_SPAN:
+                previous = datetime.combine(days[day - 1], time(18, 31), tzinfo=UTC)
+                first = max(previous, last - LAST_DAY_HOURS)
+            minutes = int((last - first).total_seconds()) // 60
+        offsets = sorted(rng.sample(range(minutes), len(members)))
+        for slot, minute in zip(members, offsets, strict=True):
+            slot.time = first + timedelta(minutes=minute, seconds=rng.randrange(60))
 
 
 class Story:
@@ -398,6 +437,7 @@ class Story:
         self.unfixed_filler: list[str] = []
         self.growth_events_left = 0
         self.legacy_events_left = 0
+        self.migrate_events_left = 0
         # Filler modules that gain their await call sites / legacy import during the early weeks.
         self.pending_awaits: list[tuple[str, int]] = []
         self.pending_legacy: list[str] = []
@@ -864,13 +904,20 @@ class Story:
         del self.pending_legacy[:share]
         return f"Show connection state in {module.stem.replace('_', ' ')}"
 
+    def _portion(self, spare: int, events_left: int) -> int:
+        """This event's share of `spare` items spread over the `events_left` events of its kind
+        (this one included), rounded up or down at random so that the total comes out right."""
+        share = spare / max(1, events_left)
+        whole = math.floor(share)
+        return whole + (self.rng.random() < share - whole)
+
     def _event_fix_sites(self) -> str:
         total, unfixed = self.sites_total()
         keep = math.ceil(0.2 * total) + 1
-        left = max(1, self.fix_events_left)
+        left = self.fix_events_left
         self.fix_events_left -= 1
-        budget = max(1, math.ceil((unfixed - keep) / left))
-        if unfixed <= keep:
+        budget = self._portion(unfixed - keep, left) if unfixed > keep else 0
+        if not budget:
             return self._event_filler_edit()
         touched: list[str] = []
         while budget > 0 and len(touched) < 4:
@@ -914,19 +961,25 @@ class Story:
         total += sum(1 for m in self.filler.values() if m.legacy)
         remaining = sum(1 for m in story for i in m.legacy if not i.migrated)
         remaining += len(self.unmigrated_filler)
-        if remaining <= math.ceil(0.15 * total):
-            return self._event_todo()
+        left = self.migrate_events_left
+        self.migrate_events_left -= 1
+        keep = math.ceil(0.15 * total)
+        budget = self._portion(remaining - keep, left) if remaining > keep else 0
         touched: list[str] = []
-        for _ in range(self.rng.randint(1, 3)):
+        while budget > 0 and len(touched) < 4:
             if story and (self.rng.random() < 0.6 or not self.unmigrated_filler):
                 module = story.pop(self.rng.randrange(len(story)))
                 for imp in module.legacy:
+                    budget -= not imp.migrated
                     imp.migrated = True
                 touched.append(module.path)
             elif self.unmigrated_filler:
                 path = self.unmigrated_filler.pop(self.rng.randrange(len(self.unmigrated_filler)))
                 self.filler[path].legacy_migrated = True
+                budget -= 1
                 touched.append(path)
+            else:
+                break
         if not touched:
             return self._event_todo()
         self.touch(*touched)
@@ -1012,15 +1065,16 @@ def _subject(subjects: list[str]) -> str:
 
 
 def build_history(
-    builder: RepoBuilder, *, commits: int, files: int, seed: int
+    builder: RepoBuilder, *, commits: int, files: int, seed: int, end: datetime
 ) -> tuple[list[str], list[Slot]]:
     """Write the demo history into `builder`; returns the first-parent shas and the plan."""
     rng = random.Random(seed)
-    slots = plan_history(commits, rng)
+    slots = plan_history(commits, rng, end)
     story = Story(rng, files=files, commits=commits)
     story.fix_events_left = sum(slot.events.count("fix_sites") for slot in slots)
     story.growth_events_left = sum(slot.events.count("add_sites") for slot in slots)
     story.legacy_events_left = sum(slot.events.count("add_legacy") for slot in slots)
+    story.migrate_events_left = sum(slot.events.count("migrate") for slot in slots)
     first_parent: list[str] = []
     tips: list[str] = []
     with builder.bulk():
@@ -1109,32 +1163,55 @@ def build_demo(
     seed: int = 0,
     reports: bool = True,
     report_every: int = 8,
+    end: datetime | None = None,
+    bare: bool = False,
 ) -> Demo:
     """Build the demo under `path`: `path/repo` (work tree at the tip) and `path/reports/`.
 
-    Deterministic: the same arguments give the same commit shas. `files` pads the tree with
-    generated modules, `commits` is the number of first-parent commits on main. Reports come
+    `commits` is the number of first-parent commits on main, `files` pads the tree with generated
+    modules. The history spans six weeks of working days (longer for big `commits`) and ends a
+    little before `end` (default: now, so "today" and "last 7 days" mean something). With a fixed
+    `end` the build is deterministic: the same arguments give the same commit shas. Reports come
     from real pytest runs on every `report_every`-th first-parent commit and on the tip, plus a
-    second run of one commit where a flaky test changes its outcome.
+    second run of one commit where a flaky test changes its outcome; each report's `created` is
+    set to a few minutes after its commit, as if CI had run it then.
     """
     if commits < MIN_COMMITS:
         raise ValueError(f"the demo story needs at least {MIN_COMMITS} commits, got {commits}")
     if files < 0 or report_every < 1:
         raise ValueError("files must be >= 0 and report_every >= 1")
+    if end is None:
+        end = datetime.now(UTC)
+    elif end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
     path = Path(path)
     repo = path / "repo"
     if repo.exists() and any(repo.iterdir()):
         raise FileExistsError(f"{repo} exists and is not empty")
-    builder = RepoBuilder(repo, branch="main", start=DEMO_START)
-    first_parent, slots = build_history(builder, commits=commits, files=files, seed=seed)
+    builder = RepoBuilder(repo, branch="main", bare=bare)
+    first_parent, slots = build_history(builder, commits=commits, files=files, seed=seed, end=end)
+    shas = tuple(first_parent)
     if not reports:
-        return Demo(repo=repo, reports=())
+        return Demo(repo=repo, reports=(), commits=shas)
     positions = [k for k in range(commits) if (k + 1) % report_every == 0]
     if commits - 1 not in positions:
         positions.append(commits - 1)
-    jobs = [ReportJob(k, first_parent[k]) for k in positions]
     golden = next(slot.index for slot in slots if "golden_flows" in slot.events)
     with_suite = [k for k in positions if k >= golden]
     flaky = with_suite[(len(with_suite) - 1) // 2]
-    jobs.append(ReportJob(flaky, first_parent[flaky], run=2))
-    return Demo(repo=repo, reports=run_reports(repo, path / "reports", jobs))
+    runs = [(k, 1) for k in positions] + [(flaky, 2)]
+    jobs = [
+        ReportJob(
+            k, first_parent[k], run=run, created=_ci_time(slots[k], first_parent[k], run, end)
+        )
+        for k, run in runs
+    ]
+    return Demo(repo=repo, reports=run_reports(repo, path / "reports", jobs), commits=shas)
+
+
+def _ci_time(slot: Slot, sha: str, run: int, end: datetime) -> float:
+    """When CI "ran" a report: a few minutes after the commit, a re-run half an hour later;
+    never after `end`."""
+    delay = timedelta(minutes=CI_DELAY_MINUTES[0] + stable_hash(sha) % CI_DELAY_MINUTES[1])
+    when = min(slot.time + delay + (run - 1) * RERUN_AFTER, end - timedelta(minutes=1))
+    return when.timestamp() + run

@@ -103,6 +103,19 @@ class FillerModule:
     todo: bool = False
     revision: int = 0
 
+    @property
+    def class_name(self) -> str:
+        """Unique in the tree: qualified by the module's folder, so filler never looks duplicated."""
+        relative = self.path.removeprefix(f"{PACKAGE}/").removesuffix(".py")
+        folder, _, stem = relative.rpartition("/")
+        copy = stem.removeprefix(f"{self.noun}_{self.kind}").removeprefix("_")
+        words = [*folder.split("/"), self.noun, FILLER_CLASS_SUFFIX[self.kind], copy]
+        return "".join(_camel(word) for word in words if word)
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
 
 @dataclass(frozen=True)
 class FlowStep:
@@ -716,6 +729,29 @@ _KIND_VERBS = {
     "validators": "validate",
     "store": "save",
 }
+# What the record class of each kind of filler module is called (distinct per kind).
+FILLER_CLASS_SUFFIX = {
+    "sync": "SyncState",
+    "export": "ExportRow",
+    "rules": "Rule",
+    "cache": "CacheEntry",
+    "queries": "Row",
+    "models": "Model",
+    "views": "ViewModel",
+    "tasks": "Task",
+    "api": "Resource",
+    "client": "Payload",
+    "schema": "Schema",
+    "filters": "Filter",
+    "jobs": "Job",
+    "hooks": "Event",
+    "policies": "Policy",
+    "metrics": "Sample",
+    "forms": "FormData",
+    "serializers": "Data",
+    "validators": "Input",
+    "store": "StoredItem",
+}
 _FILLER_HELPERS = (
     (
         "def summarize_{nouns}(items: list[{cls}]) -> dict[str, int]:",
@@ -755,7 +791,7 @@ def _plural(noun: str) -> str:
 def render_filler(module: FillerModule) -> str:
     noun, kind, domain = module.noun, module.kind, module.domain
     nouns = _plural(noun)
-    cls = "".join(part.title() for part in noun.split("_")) + "Record"
+    cls = module.class_name
     verb = _KIND_VERBS[kind]
     lines = _module_header(f"{noun.replace('_', ' ').title()} {kind} for the {domain} domain.")
     lines += ["import logging", "from dataclasses import dataclass, field", ""]
