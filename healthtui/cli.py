@@ -398,6 +398,8 @@ def check(env: Env, against, rev, metrics, fmt) -> None:
         metrics=tuple(metrics),
         fmt=fmt,
     )
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
     if outcome.output:
         click.echo(outcome.output)
     if outcome.exit_code:
