@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage/config/input error. User errors are 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 import traceback
@@ -410,53 +411,88 @@ def check(env: Env, against, rev, metrics, fmt) -> None:
 @click.option(
     "--path",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Where to build the demo (default: a fresh temporary directory).",
+    help="Where to build the demo (default: the user cache, e.g. ~/.cache/healthtui/demo). "
+    "An earlier demo there is replaced.",
 )
 @click.option("--no-tui", is_flag=True, help="Build and collect, print where things are, and stop.")
-@click.option("--commits", type=click.IntRange(min=2), default=60, show_default=True)
+@click.option("--commits", type=click.IntRange(min=10), default=60, show_default=True)
 @click.option("--files", type=click.IntRange(min=0), default=150, show_default=True)
 @click.pass_obj
 def demo(env: Env, path: Path | None, no_tui: bool, commits: int, files: int) -> None:
     """Build a realistic demo migration, backfill it, ingest its reports and open the dashboard."""
-    import tempfile
-
-    from healthtui.collect.gitrepo import GitRepo
-    from healthtui.collect.history import backfill as run_backfill
-    from healthtui.collect.reports import ingest_reports
-    from healthtui.demo import build_demo
+    from healthtui.demo import workspace
 
     if path is None:
-        path = Path(tempfile.mkdtemp(prefix="healthtui-demo-"))
-    elif path.exists() and any(path.iterdir()):
-        raise HealthError(f"{path}: not empty; give an empty or new directory")
+        path = workspace.default_dir()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            path = workspace.fallback_dir()
     started = time.monotonic()
-    click.echo(f"demo: building a {commits}-commit migration in {path} …", err=True)
-    built = build_demo(path, commits=commits, files=files)
-    repo = GitRepo.open(built.repo, search_parents=False)
-    config = load_config(built.repo)
-    db_path = env.db_arg or repo.git_dir / DB_NAME
-    import store
-
-    engine = store.open_engine(db_path)
-    progress = Progress("backfill", sys.stderr.isatty())
-    try:
-        result = run_backfill(repo, engine, config, progress=progress)
-    finally:
-        progress.close()
-    outcome = ingest_reports(engine, config, [r.path for r in built.reports], repo=repo)
-    for bad_path, reason in outcome.errors:
-        click.echo(f"healthtui: {bad_path}: {reason}", err=True)
-    click.echo(
-        f"demo: {result.written} snapshots, {len(outcome.ingested)} test reports, "
-        f"{time.monotonic() - started:.1f}s\n"
-        f"  repository: {built.repo}\n"
-        f"  database:   {db_path}\n"
-        f"  try:        healthtui --repo {built.repo} export"
-    )
+    with workspace.demo_lock(path):
+        click.echo(f"demo: building a {commits}-commit migration in {path} …", err=True)
+        built = workspace.rebuild(path, commits=commits, files=files)
+        if env.db_arg is not None:
+            workspace.claim_database(env.db_arg, built.repo)
+        # The demo never writes into $HEALTHTUI_DB: only an explicit --db moves its database.
+        db_path = env.db_arg or built.repo / ".git" / DB_NAME
+        repo_env = Env(built.repo, db_path, None, env.verbose)
+        engine = repo_env.engine()
+        result, ingested, note = _collect_demo(repo_env, engine, [r.path for r in built.reports])
+    repo, db = str(built.repo), str(db_path)
+    prefix = "healthtui --repo " + shlex.quote(repo)
+    if env.db_arg is not None or os.environ.get(DB_ENV):
+        prefix += " --db " + shlex.quote(db)
+    commands = [
+        ("", "the dashboard"),
+        (" export --since 7d", "this week's standup summary (markdown)"),
+        (" export --format html -o standup.html", "the same as a web page"),
+        (" scan", "the findings at the tip, linter style"),
+    ]
+    width = max(len(prefix + args) for args, _ in commands)
+    lines = [
+        f"demo: {len(built.commits)} commits, {result.written} snapshots, "
+        f"{ingested} test reports ingested, {time.monotonic() - started:.1f}s",
+        *([f"  note: {note}"] if note else []),
+        f"  repository: {repo}",
+        f"  database:   {db}",
+        f"  reports:    {built.repo.parent / 'reports'}",
+        "next, try:",
+        *(f"  {(prefix + args).ljust(width)}  # {what}" for args, what in commands),
+    ]
+    click.echo("\n".join(lines))
     if not no_tui:
         from healthtui.tui.app import run_app
 
-        run_app(engine=engine, config=config, repo_label=str(built.repo), repo_root=built.repo)
+        run_app(
+            engine=engine,
+            config=repo_env.config,
+            repo_label=repo,
+            repo_root=built.repo,
+        )
+
+
+def _collect_demo(env: Env, engine, reports: list[Path]):
+    """Backfill the demo repository and ingest its reports; returns (backfill result, reports
+    ingested, a note when reports could not be ingested)."""
+    import importlib.util
+
+    from healthtui.collect.history import backfill as run_backfill
+
+    with collector_lock(env.db_path, "demo"):
+        progress = Progress("backfill", sys.stderr.isatty())
+        try:
+            result = run_backfill(env.repo, engine, env.config, progress=progress)
+        finally:
+            progress.close()
+        if importlib.util.find_spec("healthtui.collect.reports") is None:
+            return result, 0, "test reports not ingested: this build has no report ingestion yet"
+        from healthtui.collect.reports import ingest_reports
+
+        outcome = ingest_reports(engine, env.config, reports, repo=env.repo)
+    for bad_path, reason in outcome.errors:
+        click.echo(f"healthtui: {bad_path}: {reason}", err=True)
+    return result, len(outcome.ingested), None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -321,6 +321,17 @@ def _scaled(fraction: float, commits: int) -> int:
     return min(commits - 1, max(1, round(fraction * (commits - 1))))
 
 
+def _free_slot(slots: list[Slot], target: int, reach: int = 3) -> Slot:
+    """The slot at `target` or the nearest one after (else before) it without planned events,
+    so that recurring events get commits of their own; `target` itself if all are taken."""
+    near = [target + step for step in range(reach + 1)]
+    near += [target - step for step in range(1, reach + 1)]
+    for index in near:
+        if 0 < index < len(slots) and not slots[index].events:
+            return slots[index]
+    return slots[target]
+
+
 def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
     names = list(weights)
     return rng.choices(names, weights=[weights[name] for name in names])[0]
@@ -330,15 +341,21 @@ def plan_history(commits: int, rng: random.Random, end: datetime) -> list[Slot]:
     """Lay the story's events out over `commits` first-parent commits, the last just before `end`."""
     slots = [Slot(index) for index in range(commits)]
     slots[0].events.append("initial")
-    key = list(KEY_EVENTS)
-    for event, (count, first, last) in RECURRING_EVENTS.items():
-        key += [(first + (last - first) * j / (count - 1), event) for j in range(count)]
-    for fraction, event in sorted(key, key=lambda item: item[0]):
+    for fraction, event in KEY_EVENTS:
         slot = slots[_scaled(fraction, commits)]
         slot.events.append(event)
         slot.keyed = True
         if event in MERGE_EVENTS and slot.branch is None:
             slot.branch = MERGE_EVENTS[event]
+    recurring = [
+        (first + (last - first) * j / (count - 1), event)
+        for event, (count, first, last) in RECURRING_EVENTS.items()
+        for j in range(count)
+    ]
+    for fraction, event in sorted(recurring, key=lambda item: item[0]):
+        slot = _free_slot(slots, _scaled(fraction, commits))
+        slot.events.append(event)
+        slot.keyed = True
     refactor = _scaled(REFACTOR_AT, commits)
     for slot in slots[1:]:
         if slot.keyed:
