@@ -117,17 +117,19 @@ def _tests(s: StandupSummary) -> list[str]:
     out = [f"<h2>{_e(t.suite.replace('_', ' ').capitalize())} tests</h2>"]
     if not t.available:
         return [*out, '<p class="muted">No test reports.</p>']
-    run = f"Newest run: {_e(t.run_label)}"
+    out.append(f"<p>Newest run: {_e(t.run_label)}</p>")
     if t.baseline_label:
-        run += f", compared with {_e(t.baseline_label)}"
-    out.append(f"<p>{run}</p>")
-    out.append(f"<p>Newly failing: {len(t.newly_failing)}</p><ul>")
-    for tc in t.newly_failing:
-        reason = f" — {_e(tc.message)}" if tc.message else ""
-        out.append(f"<li><code>{_e(tc.nodeid)}</code>{reason}</li>")
-    out.append(f"</ul><p>Newly fixed: {len(t.newly_fixed)}</p><ul>")
-    out += [f"<li><code>{_e(tc.nodeid)}</code></li>" for tc in t.newly_fixed]
-    out.append("</ul><h2>New collection errors</h2><ul>")
+        out.append(f"<p>Compared with: {_e(t.baseline_label)}</p>")
+        out.append(f"<p>Newly failing: {len(t.newly_failing)}</p><ul>")
+        for tc in t.newly_failing:
+            reason = f" — {_e(tc.message)}" if tc.message else ""
+            out.append(f"<li><code>{_e(tc.nodeid)}</code>{reason}</li>")
+        out.append(f"</ul><p>Newly fixed: {len(t.newly_fixed)}</p><ul>")
+        out += [f"<li><code>{_e(tc.nodeid)}</code></li>" for tc in t.newly_fixed]
+        out.append("</ul>")
+    else:
+        out.append('<p class="muted">No earlier run to compare with.</p>')
+    out.append("<h2>New collection errors</h2><ul>")
     out += [f"<li><code>{_e(e.nodeid)}</code>: {_e(e.cause)}</li>" for e in t.collection_errors]
     if not t.collection_errors:
         out.append('<li class="muted">none</li>')
@@ -135,6 +137,8 @@ def _tests(s: StandupSummary) -> list[str]:
     for f in t.flaky:
         detail = f" — {_e(f.detail)}" if f.detail else ""
         out.append(f"<li><code>{_e(f.nodeid)}</code>{detail}</li>")
+    if t.flaky_total > len(t.flaky):
+        out.append(f'<li class="muted">and {t.flaky_total - len(t.flaky)} more</li>')
     if not t.flaky:
         out.append('<li class="muted">none</li>')
     out.append("</ul>")

@@ -116,6 +116,7 @@ def to_document(s: StandupSummary) -> dict[str, Any]:
                 {"nodeid": e.nodeid, "cause": e.cause} for e in t.collection_errors
             ],
             "flaky": [{"nodeid": f.nodeid, "detail": f.detail} for f in t.flaky],
+            "flaky_total": t.flaky_total,
         },
         "findings": {
             "commit": s.findings_commit,

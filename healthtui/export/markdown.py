@@ -66,16 +66,17 @@ def _tests(s: StandupSummary) -> list[str]:
     out = [f"## {md_text(suite)} tests", ""]
     if not t.available:
         return [*out, "- no test reports", ""]
-    header = f"- newest run: {md_text(t.run_label)}"
+    out.append(f"- newest run: {md_text(t.run_label)}")
     if t.baseline_label:
-        header += f", compared with {md_text(t.baseline_label)}"
-    out.append(header)
-    out.append(f"- newly failing: {len(t.newly_failing)}")
-    for tc in t.newly_failing:
-        reason = f" — {md_text(tc.message)}" if tc.message else ""
-        out.append(f"  - {md_code(tc.nodeid)}{reason}")
-    out.append(f"- newly fixed: {len(t.newly_fixed)}")
-    out += [f"  - {md_code(tc.nodeid)}" for tc in t.newly_fixed]
+        out.append(f"- compared with: {md_text(t.baseline_label)}")
+        out.append(f"- newly failing: {len(t.newly_failing)}")
+        for tc in t.newly_failing:
+            reason = f" — {md_text(tc.message)}" if tc.message else ""
+            out.append(f"  - {md_code(tc.nodeid)}{reason}")
+        out.append(f"- newly fixed: {len(t.newly_fixed)}")
+        out += [f"  - {md_code(tc.nodeid)}" for tc in t.newly_fixed]
+    else:
+        out.append("- no earlier run to compare with")
     out += ["", "## New collection errors", ""]
     if t.collection_errors:
         out += [f"- {md_code(e.nodeid)}: {md_text(e.cause)}" for e in t.collection_errors]
@@ -87,6 +88,8 @@ def _tests(s: StandupSummary) -> list[str]:
             f"- {md_code(f.nodeid)}" + (f" — {md_text(f.detail)}" if f.detail else "")
             for f in t.flaky
         ]
+        if t.flaky_total > len(t.flaky):
+            out.append(f"- and {t.flaky_total - len(t.flaky)} more")
     else:
         out.append("- none")
     out.append("")

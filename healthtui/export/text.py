@@ -76,16 +76,18 @@ def _tests(s: StandupSummary) -> list[str]:
     out = _heading(f"{t.suite.replace('_', ' ').capitalize()} tests")
     if not t.available:
         return out + _item("no test reports")
-    head = f"newest run: {clean(t.run_label)}"
+    out += _item(f"newest run: {clean(t.run_label)}")
     if t.baseline_label:
-        head += f", compared with {clean(t.baseline_label)}"
-    out += _item(head)
-    out += _item(f"newly failing: {len(t.newly_failing)}")
-    for tc in t.newly_failing:
-        out += _item(clean(tc.nodeid) + (f": {clean(tc.message)}" if tc.message else ""), indent=2)
-    out += _item(f"newly fixed: {len(t.newly_fixed)}")
-    for tc in t.newly_fixed:
-        out += _item(clean(tc.nodeid), indent=2)
+        out += _item(f"compared with: {clean(t.baseline_label)}")
+        out += _item(f"newly failing: {len(t.newly_failing)}")
+        for tc in t.newly_failing:
+            line = clean(tc.nodeid) + (f": {clean(tc.message)}" if tc.message else "")
+            out += _item(line, indent=2)
+        out += _item(f"newly fixed: {len(t.newly_fixed)}")
+        for tc in t.newly_fixed:
+            out += _item(clean(tc.nodeid), indent=2)
+    else:
+        out += _item("no earlier run to compare with")
     out += ["", *_heading("New collection errors")]
     for e in t.collection_errors:
         out += _item(f"{clean(e.nodeid)}: {clean(e.cause)}")
@@ -94,6 +96,8 @@ def _tests(s: StandupSummary) -> list[str]:
     out += ["", *_heading("Flaky tests")]
     for f in t.flaky:
         out += _item(clean(f.nodeid) + (f": {clean(f.detail)}" if f.detail else ""))
+    if t.flaky_total > len(t.flaky):
+        out += _item(f"and {t.flaky_total - len(t.flaky)} more")
     if not t.flaky:
         out += _item("none")
     return out

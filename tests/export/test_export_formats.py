@@ -6,6 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 
+import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
@@ -102,7 +103,6 @@ def test_html_is_self_contained_and_escapes_every_repository_string(standup):
 
 
 def _validator():
-    jsonschema = pytest.importorskip("jsonschema")
     schema = jsonfmt.schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
