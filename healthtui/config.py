@@ -166,6 +166,11 @@ _RESERVED_IDS = {
     "marker_errors",
     "collection_errors",
     "suite",
+    "tests",
+    "never_awaited",
+    "flaky_tests",
+    "failure_clusters",
+    "deprecation_warnings",
 }
 
 

@@ -37,6 +37,29 @@ FLAKY_TESTS = "flaky_tests"
 NEVER_AWAITED = "never_awaited"
 TESTS_FAILED = "tests.failed"
 TESTS_TOTAL = "tests.total"
+TESTS_PASSED = "tests.passed"
+TESTS_SKIPPED = "tests.skipped"
+TESTS_XFAILED = "tests.xfailed"
+TESTS_PASS_RATE = "tests.pass_rate"
+TESTS_PASS_RATE_EXCL_FLAKY = "tests.pass_rate_excl_flaky"
+COLLECTION_IMPORT_ERRORS = "collection_errors.import"
+COLLECTION_SYNTAX_ERRORS = "collection_errors.syntax"
+COLLECTION_OTHER_ERRORS = "collection_errors.other"
+DEPRECATION_WARNINGS = "deprecation_warnings"
+FAILURE_CLUSTERS = "failure_clusters"
+
+# Per-suite counts in a `tests` snapshot, next to the pass rates (`suite.<name>.<count>`).
+SUITE_COUNTS = (
+    "passed",
+    "failed",
+    "errors",
+    "skipped",
+    "xfailed",
+    "collected",
+    "expected_missing",
+    "flaky",
+)
+_SUITE_COUNTS_LOWER_BETTER = frozenset({"failed", "errors", "expected_missing", "flaky"})
 
 
 def suite_metric(suite: str, what: str = "pass_rate") -> str:
@@ -73,12 +96,63 @@ _KNOWN = {
         MetricInfo(DUPLICATE_CLASSES, "Duplicate classes", unit="copies"),
         MetricInfo(DUPLICATE_CLASSES + ".files", "Duplicate classes (files)", unit="files"),
         MetricInfo(UNPARSEABLE_FILES, "Unparseable files", unit="files"),
-        MetricInfo(MARKER_ERRORS, "Marker errors", unit="errors"),
+        MetricInfo(
+            MARKER_ERRORS,
+            "Marker errors",
+            unit="errors",
+            description="test files that failed to collect on an unregistered marker",
+        ),
         MetricInfo(COLLECTION_ERRORS, "Collection errors", unit="errors"),
-        MetricInfo(FLAKY_TESTS, "Flaky tests", unit="tests"),
-        MetricInfo(NEVER_AWAITED, "Never-awaited coroutines", unit="warnings"),
+        MetricInfo(
+            FLAKY_TESTS,
+            "Flaky tests",
+            unit="tests",
+            description="tests of the run known to pass and fail under the same code",
+        ),
+        MetricInfo(
+            NEVER_AWAITED,
+            "Never-awaited coroutines",
+            unit="sites",
+            description="distinct \"coroutine '...' was never awaited\" warnings in the tests",
+        ),
         MetricInfo(TESTS_FAILED, "Failed tests", unit="tests"),
         MetricInfo(TESTS_TOTAL, "Tests run", unit="tests", lower_is_better=False),
+        MetricInfo(TESTS_PASSED, "Passed tests", unit="tests", lower_is_better=False),
+        MetricInfo(TESTS_SKIPPED, "Skipped tests", unit="tests"),
+        MetricInfo(TESTS_XFAILED, "Expected failures", unit="tests"),
+        MetricInfo(
+            TESTS_PASS_RATE,
+            "Pass rate",
+            unit="ratio",
+            lower_is_better=False,
+            description="passed / (passed + failed + errors + collected but not run)",
+        ),
+        MetricInfo(
+            TESTS_PASS_RATE_EXCL_FLAKY,
+            "Pass rate (without flaky)",
+            unit="ratio",
+            lower_is_better=False,
+        ),
+        MetricInfo(
+            COLLECTION_IMPORT_ERRORS,
+            "Collection errors (import)",
+            unit="errors",
+            description="test modules that failed to import (a missing module or name)",
+        ),
+        MetricInfo(COLLECTION_SYNTAX_ERRORS, "Collection errors (syntax)", unit="errors"),
+        MetricInfo(COLLECTION_OTHER_ERRORS, "Collection errors (other)", unit="errors"),
+        MetricInfo(
+            DEPRECATION_WARNINGS,
+            "Deprecation warnings",
+            unit="modules",
+            description="modules that raised a DeprecationWarning during the tests",
+        ),
+        MetricInfo(
+            FAILURE_CLUSTERS,
+            "Failure clusters",
+            unit="signatures",
+            description="distinct failure signatures (exception, normalized message, frame)",
+        ),
     )
 }
 
@@ -94,10 +168,12 @@ def info(metric: str) -> MetricInfo:
             qualifier = {
                 "pass_rate": "",
                 "pass_rate_expected": " (over expected)",
+                "pass_rate_collected": " (over collected)",
                 "pass_rate_excl_flaky": " (without flaky)",
             }.get(what, f" ({what})")
             return MetricInfo(metric, f"{pretty} pass rate{qualifier}", "ratio", False)
-        return MetricInfo(metric, f"{pretty} {what.replace('_', ' ')}", "tests", False)
+        lower = what in _SUITE_COUNTS_LOWER_BETTER
+        return MetricInfo(metric, f"{pretty} {what.replace('_', ' ')}", "tests", lower)
     base, _, suffix = metric.partition(".")
     title = base.replace("_", " ").capitalize()
     if suffix == "files":

@@ -20,12 +20,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Index, and_, delete, exists, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel
 
 from store.models import Commit
+from store.snapshots import storable
 
 PASSED = "passed"
 FAILING = ("failed", "error")
@@ -180,9 +182,9 @@ class TestRunInput:
     collection_errors: int
 
 
-@dataclass(frozen=True, slots=True)
-class TestResultInput:
-    __test__ = False
+class TestResultInput(NamedTuple):
+    """One test of a run (a named tuple: runs have thousands of them, and they are built fast)."""
+
     nodeid: str
     path: str
     outcome: str
@@ -200,6 +202,9 @@ class TestResultInput:
     crash_line: int | None = None
     signature: str | None = None
     fingerprint: str = ""
+
+
+TestResultInput.__test__ = False  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,8 +331,10 @@ class TestOutcomePoint:
 class SuiteSummary:
     """One suite in one run. `errors` includes `expected_missing` and `not_run`.
 
-    pass_rate = passed / (passed + failed + errors)   ("over collected", missing files as errors)
-    pass_rate_expected = passed / expected            (expected = collected + expected_missing)
+    pass_rate = passed / (passed + failed + errors)        (missing and unrun tests as errors)
+    pass_rate_collected = passed / (passed + failed + the tests' own errors)   (what pytest saw)
+    pass_rate_expected = passed / expected    (expected = collected + expected_missing; skipped
+                                               and xfailed tests count against it)
     pass_rate_excl_flaky: pass_rate with known-flaky tests left out of both sides.
     Rates are None when their denominator is zero."""
 
@@ -348,6 +355,7 @@ class SuiteSummary:
     not_run: int = 0
     flaky: int = 0
     run_id: int = 0
+    pass_rate_collected: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +380,11 @@ class CommitTestStats:
     collection_errors: tuple[CollectionErrorRow, ...]
     never_awaited: int  # distinct coroutine sites
     flaky: tuple[str, ...]  # node ids flaky on this commit
+    failure_signatures: int = 0  # distinct failure signatures in the run
+    deprecation_modules: int = 0  # distinct modules the run's deprecation warnings came from
+    flaky_passed: int = 0  # tests of the run known to be flaky (anywhere) that passed
+    flaky_failing: int = 0  # ... that failed or errored
+    not_run: int = 0  # collected but never run (a session cut short by collection errors)
 
 
 # ---- writes ----
@@ -382,6 +395,51 @@ def has_test_run(session: Session, *, content_hash: str) -> bool:
         session.execute(select(TestRun.id).where(TestRun.content_hash == content_hash)).first()
         is not None
     )
+
+
+_RESULT_COLUMNS = (
+    "run_id",
+    "nodeid",
+    "path",
+    "outcome",
+    "duration",
+    "setup_outcome",
+    "setup_duration",
+    "call_outcome",
+    "call_duration",
+    "teardown_outcome",
+    "teardown_duration",
+    "keywords",
+    "suites",
+    "message",
+    "crash_path",
+    "crash_line",
+    "signature",
+    "fingerprint",
+)
+
+
+def _text(value: str) -> str:
+    return value if value.isascii() else storable(value)
+
+
+def _insert_many(
+    session: Session, table: type[SQLModel], columns: Sequence[str], rows: list
+) -> None:
+    """executemany straight through the DB-API cursor with a statement compiled for the session's
+    dialect: for runs of thousands of tests the ORM's per-row parameter handling costs more than
+    the database's insert itself."""
+    if not rows:
+        return
+    conn = session.connection()
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+    if compiled.positional:
+        order = [columns.index(name) for name in compiled.positiontup or ()]
+        if order != list(range(len(columns))):
+            rows = [tuple(row[i] for i in order) for row in rows]
+    else:
+        rows = [dict(zip(columns, row, strict=True)) for row in rows]
+    conn.exec_driver_sql(str(compiled), rows)
 
 
 def record_test_run(
@@ -395,41 +453,43 @@ def record_test_run(
     suites: Iterable[SuiteCountsInput] = (),
 ) -> int:
     """Store one run and everything in it; returns the run id. Call inside `write_session` (and
-    check `has_test_run` first: the content hash is unique)."""
-    row = TestRun(**{name: getattr(run, name) for name in TestRunInput.__slots__})
+    check `has_test_run` first: the content hash is unique). Text that is not valid UTF-8
+    (surrogate escapes from odd paths) is stored escaped."""
+    fields = {name: getattr(run, name) for name in TestRunInput.__slots__}
+    fields["path"], fields["root"] = _text(run.path), _text(run.root)
+    row = TestRun(**fields)
     session.add(row)
     session.flush()
     run_id = row.id
     assert run_id is not None
-    batch: list[dict] = []
+    batch: list[tuple] = []
     for r in results:
         batch.append(
-            {
-                "run_id": run_id,
-                "nodeid": r.nodeid,
-                "path": r.path,
-                "outcome": r.outcome,
-                "duration": r.duration,
-                "setup_outcome": r.setup_outcome,
-                "setup_duration": r.setup_duration,
-                "call_outcome": r.call_outcome,
-                "call_duration": r.call_duration,
-                "teardown_outcome": r.teardown_outcome,
-                "teardown_duration": r.teardown_duration,
-                "keywords": " ".join(r.keywords),
-                "suites": f" {' '.join(r.suites)} " if r.suites else "",
-                "message": r.message,
-                "crash_path": r.crash_path,
-                "crash_line": r.crash_line,
-                "signature": r.signature,
-                "fingerprint": r.fingerprint,
-            }
+            (
+                run_id,
+                _text(r.nodeid),
+                _text(r.path),
+                r.outcome,
+                r.duration,
+                r.setup_outcome,
+                r.setup_duration,
+                r.call_outcome,
+                r.call_duration,
+                r.teardown_outcome,
+                r.teardown_duration,
+                _text(" ".join(r.keywords)),
+                _text(f" {' '.join(r.suites)} ") if r.suites else "",
+                _text(r.message),
+                _text(r.crash_path),
+                r.crash_line,
+                r.signature,
+                r.fingerprint,
+            )
         )
-        if len(batch) >= 5000:
-            session.execute(insert(TestResult), batch)
+        if len(batch) >= 20_000:
+            _insert_many(session, TestResult, _RESULT_COLUMNS, batch)
             batch = []
-    if batch:
-        session.execute(insert(TestResult), batch)
+    _insert_many(session, TestResult, _RESULT_COLUMNS, batch)
     sigs = {s.signature: s for s in signatures}
     if sigs:
         known = set()
@@ -445,9 +505,9 @@ def record_test_run(
         new = [
             {
                 "signature": s.signature,
-                "exception": s.exception,
-                "message": s.message,
-                "crash": s.crash,
+                "exception": _text(s.exception),
+                "message": _text(s.message),
+                "crash": _text(s.crash),
             }
             for k, s in sigs.items()
             if k not in known
@@ -457,10 +517,10 @@ def record_test_run(
     rows = [
         {
             "run_id": run_id,
-            "nodeid": c.nodeid,
+            "nodeid": _text(c.nodeid),
             "kind": c.kind,
-            "cause": c.cause,
-            "message": c.message,
+            "cause": _text(c.cause),
+            "message": _text(c.message),
         }
         for c in collection_errors
     ]
@@ -469,12 +529,12 @@ def record_test_run(
     rows = [
         {
             "run_id": run_id,
-            "category": w.category,
-            "message": w.message,
-            "path": w.path,
+            "category": _text(w.category),
+            "message": _text(w.message),
+            "path": _text(w.path),
             "line": w.line,
-            "coroutine": w.coroutine,
-            "module": w.module,
+            "coroutine": _text(w.coroutine),
+            "module": _text(w.module),
             "count": w.count,
         }
         for w in warnings
@@ -601,7 +661,7 @@ def latest_failures(
         return ()
     q = select(TestResult).where(TestResult.run_id == rid, TestResult.outcome.in_(FAILING))
     if suite is not None:
-        q = q.where(TestResult.suites.contains(f" {suite} "))
+        q = q.where(TestResult.suites.contains(f" {suite} ", autoescape=True))
     q = q.order_by(TestResult.nodeid).limit(limit)
     return tuple(
         TestResultRow(
@@ -710,7 +770,7 @@ def collection_errors(
     )
 
 
-def _flaky_pairs(session: Session) -> set[tuple[str, str]]:
+def flaky_pairs(session: Session) -> set[tuple[str, str]]:
     """(node id, fingerprint) pairs that both passed and failed."""
     passing = aliased(TestResult)
     rows = session.execute(
@@ -725,17 +785,17 @@ def _flaky_pairs(session: Session) -> set[tuple[str, str]]:
         )
         .distinct()
     )
-    return set(rows.tuples())
+    return {(nodeid, fingerprint) for nodeid, fingerprint in rows}
 
 
 def flaky_nodeids(session: Session) -> frozenset[str]:
     """Every test known to be flaky."""
-    return frozenset(n for n, _ in _flaky_pairs(session))
+    return frozenset(n for n, _ in flaky_pairs(session))
 
 
 def flaky_tests(session: Session, *, limit: int = 100) -> tuple[FlakyTest, ...]:
     """Tests that passed and failed under the same code, most recently flipping first."""
-    pairs = _flaky_pairs(session)
+    pairs = flaky_pairs(session)
     if not pairs:
         return ()
     stats: dict[str, list] = {}
@@ -801,7 +861,7 @@ def _summaries(
             outcomes = session.execute(
                 select(TestResult.nodeid, TestResult.outcome).where(
                     TestResult.run_id == run_id,
-                    TestResult.suites.contains(f" {row.suite} "),
+                    TestResult.suites.contains(f" {row.suite} ", autoescape=True),
                     TestResult.outcome.in_((PASSED, *FAILING)),
                 )
             )
@@ -825,6 +885,7 @@ def _summaries(
                 collected=collected,
                 expected=expected,
                 pass_rate=_rate(row.passed, denominator),
+                pass_rate_collected=_rate(row.passed, row.passed + row.failed + row.errors),
                 pass_rate_expected=_rate(row.passed, expected),
                 pass_rate_excl_flaky=_rate(
                     row.passed - flaky_counts["passed"], denominator - n_flaky
@@ -910,14 +971,19 @@ def runtime_warnings(
     return tuple(out)
 
 
-def commit_test_stats(session: Session, *, commit_id: int) -> CommitTestStats | None:
-    """The inputs of a commit's `tests` snapshot, or None when no run is linked to it."""
+def commit_test_stats(
+    session: Session, *, commit_id: int, pairs: set[tuple[str, str]] | None = None
+) -> CommitTestStats | None:
+    """The inputs of a commit's `tests` snapshot, or None when no run is linked to it. `pairs`:
+    the current `flaky_pairs`, when the caller has them already."""
     rid = newest_run_id(session, commit_id=commit_id)
     if rid is None:
         return None
     run = test_run(session, run_id=rid)
     assert run is not None
-    pairs = _flaky_pairs(session)
+    if pairs is None:
+        pairs = flaky_pairs(session)
+    known_flaky = frozenset(n for n, _ in pairs)
     flaky_here: set[str] = set()
     if pairs:
         pair_list = sorted(pairs)
@@ -934,6 +1000,18 @@ def commit_test_stats(session: Session, *, commit_id: int) -> CommitTestStats | 
                     .distinct()
                 ).scalars()
             )
+    flaky_passed = flaky_failing = 0
+    if known_flaky:
+        for nodeid, outcome in session.execute(
+            select(TestResult.nodeid, TestResult.outcome).where(
+                TestResult.run_id == rid, TestResult.outcome.in_((PASSED, *FAILING))
+            )
+        ):
+            if nodeid in known_flaky:
+                if outcome == PASSED:
+                    flaky_passed += 1
+                else:
+                    flaky_failing += 1
     never_awaited = session.execute(
         select(func.count()).select_from(
             select(TestWarning.coroutine, TestWarning.path, TestWarning.line)
@@ -942,14 +1020,46 @@ def commit_test_stats(session: Session, *, commit_id: int) -> CommitTestStats | 
             .subquery()
         )
     ).scalar_one()
+    deprecation_modules = session.execute(
+        select(func.count(TestWarning.module.distinct())).where(
+            TestWarning.run_id == rid, TestWarning.category.in_(_DEPRECATIONS)
+        )
+    ).scalar_one()
+    signatures = session.execute(
+        select(func.count(TestResult.signature.distinct())).where(
+            TestResult.run_id == rid, TestResult.signature.is_not(None)
+        )
+    ).scalar_one()
+    deselected = session.execute(select(TestRun.deselected).where(TestRun.id == rid)).scalar_one()
     return CommitTestStats(
         commit_id=commit_id,
         run=run,
-        suites=_summaries(session, run_id=rid, flaky=frozenset(n for n, _ in pairs)),
+        suites=_summaries(session, run_id=rid, flaky=known_flaky),
         collection_errors=collection_errors(session, run_id=rid),
         never_awaited=never_awaited,
         flaky=tuple(sorted(flaky_here)),
+        failure_signatures=signatures,
+        deprecation_modules=deprecation_modules,
+        flaky_passed=flaky_passed,
+        flaky_failing=flaky_failing,
+        not_run=max(run.collected - deselected - run.total, 0),
     )
+
+
+def commits_with_tests(session: Session, *, nodeids: Iterable[str]) -> set[int]:
+    """Commits with a run of any of `nodeids`."""
+    ids = sorted(set(nodeids))
+    out: set[int] = set()
+    for i in range(0, len(ids), 400):
+        out.update(
+            session.execute(
+                select(TestRun.commit_id)
+                .join(TestResult, TestResult.run_id == TestRun.id)
+                .where(TestResult.nodeid.in_(ids[i : i + 400]))
+                .distinct()
+            ).scalars()
+        )
+    return out
 
 
 def commits_sharing_fingerprints(
