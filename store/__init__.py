@@ -4,6 +4,7 @@ Public functions are keyword-only after the session and return frozen read model
 """
 
 from store.commits import (
+    commit_ids,
     commits_by_sha,
     ensure_repository,
     find_commits,
@@ -47,6 +48,7 @@ from store.readmodels import (
     Point,
     ProblemRow,
     RepositoryInfo,
+    SnapshotRef,
 )
 from store.snapshots import (
     ChangeInput,
@@ -60,6 +62,9 @@ from store.snapshots import (
     metric_series,
     record_snapshot,
     replace_current_findings,
+    snapshot_kinds,
+    snapshot_refs,
+    snapshot_values,
 )
 
 __all__ = [
@@ -76,10 +81,12 @@ __all__ = [
     "Point",
     "ProblemRow",
     "RepositoryInfo",
+    "SnapshotRef",
     "StoreError",
     "cached_fact_keys",
     "cached_facts",
     "commit_detail",
+    "commit_ids",
     "commits_by_sha",
     "current_findings",
     "ensure_repository",
@@ -103,6 +110,9 @@ __all__ = [
     "record_snapshot",
     "replace_current_findings",
     "repository_info",
+    "snapshot_kinds",
+    "snapshot_refs",
+    "snapshot_values",
     "snapshotted_shas",
     "store_facts",
     "sync_branch_line",

@@ -319,6 +319,20 @@ def _finding_input(f: Finding) -> store.FindingInput:
     )
 
 
+def _refuse_foreign_database(s, engine: Engine, repo: GitRepo, line: Sequence[CommitInfo]) -> None:
+    """One database holds one repository: refuse another repository's history (a moved clone or a
+    rewritten branch of the same repository still shares commits or its path)."""
+    info = store.repository_info(s)
+    if info is None or not info.commits or info.root == str(repo.root):
+        return
+    if store.commit_ids(s, shas=[c.sha for c in line]):
+        return
+    raise HealthError(
+        f"{_db_path(engine)}: this database holds the history of {info.root}, which shares no "
+        f"commits with {repo.root}; use --db to give each repository its own database"
+    )
+
+
 def _prepare(repo: GitRepo, engine: Engine, config: Config, rev: str | None):
     if not repo.has_commits():
         raise HealthError(f"{repo.root}: the repository has no commits yet")
@@ -327,6 +341,7 @@ def _prepare(repo: GitRepo, engine: Engine, config: Config, rev: str | None):
     boundary = repo.shallow_boundary()
     shallow = next((c.sha for c in line if c.sha in boundary), None)
     with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
+        _refuse_foreign_database(s, engine, repo, line)
         rid = store.ensure_repository(
             s, root=str(repo.root), name=repo.name, branch=branch if branch != "HEAD" else None
         )
