@@ -366,17 +366,15 @@ def export(env: Env, fmt: str, since: str, output: Path | None) -> None:
     from healthtui.export import run_export
 
     text = run_export(
-        engine=engine, config=env.config, fmt=fmt, since=since, repo=env.repo_or_none()
+        engine=engine,
+        config=env.config,
+        fmt=fmt,
+        since=since,
+        repo=env.repo_or_none(),
+        output=output,
     )
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
-        return
-    tmp = output.with_name(output.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(output)
-    except OSError as exc:
-        raise HealthError(f"{output}: cannot write: {exc.strerror or exc}") from None
 
 
 @cli.command()

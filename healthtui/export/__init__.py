@@ -6,7 +6,9 @@ recorded, so `--since last` (the default) shows what changed since the previous 
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -50,12 +52,25 @@ def render(summary: StandupSummary, fmt: str) -> str:
 def _render_svg(*, engine: Engine, config: Config, summary: StandupSummary) -> str:
     try:
         from healthtui.tui.screenshots import render_svg
-    except ImportError:
-        raise HealthError("--format svg: the TUI screenshot renderer is not available") from None
+    except ImportError as exc:
+        raise HealthError(
+            f"--format svg: the dashboard screenshot renderer is not available ({exc})"
+        ) from None
     label = summary.repository or _db_path(engine)
     return render_svg(
         engine=engine, config=config, screen="overview", size=(120, 40), repo_label=label
     )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file beside `path`, so a reader never sees half a document."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HealthError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def run_export(
@@ -67,8 +82,10 @@ def run_export(
     repo=None,
     now: float | None = None,
     record: bool = True,
+    output: Path | None = None,
 ) -> str:
-    """Render the standup since `since` in `fmt` and (by default) record this export."""
+    """Render the standup since `since` in `fmt`, write it to `output` if given (whole or not at
+    all), and (by default) record this export once it is out."""
     if fmt not in FORMATS:
         raise HealthError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     now = time.time() if now is None else now
@@ -78,6 +95,8 @@ def run_export(
         if fmt == "svg"
         else render(summary, fmt)
     )
+    if output is not None:
+        write_atomically(output, document)
     if record:
         head = summary.head.sha if summary.head is not None else None
         with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
