@@ -148,6 +148,7 @@ LATE_WEIGHTS = {
     "misuse_add": 0.5,
 }
 MERGE_ODDS = 0.14
+RECURRING_MERGE_ODDS = 0.3  # fixes often come in through a pull request
 
 # (path, docstring, sites, legacy import forms, TODO): the modules of the first commit. The
 # golden path tests call chat.on_message, presence.count_join_listeners,
@@ -356,9 +357,13 @@ def plan_history(commits: int, rng: random.Random, end: datetime) -> list[Slot]:
         slot = _free_slot(slots, _scaled(fraction, commits))
         slot.events.append(event)
         slot.keyed = True
+    recurring_events = set(RECURRING_EVENTS)
     refactor = _scaled(REFACTOR_AT, commits)
     for slot in slots[1:]:
         if slot.keyed:
+            if slot.index > 2 and set(slot.events) <= recurring_events and slot.branch is None:
+                if rng.random() < RECURRING_MERGE_ODDS:
+                    slot.branch = ""
             continue
         weights = dict(EARLY_WEIGHTS if slot.index < refactor else LATE_WEIGHTS)
         if slot.index < _scaled(MIGRATION_FROM, commits):
@@ -400,7 +405,7 @@ def _schedule(slots: list[Slot], rng: random.Random, end: datetime) -> None:
     days = history_days(end.astimezone(UTC).date(), count)
     per_day: dict[int, list[Slot]] = {}
     for slot in slots:
-        per_day.setdefault(slot.index * count // len(slots), []).append(slot)
+        per_day.setdefault(slot.index * (count - 1) // max(1, len(slots) - 1), []).append(slot)
     for day, members in per_day.items():
         midnight = datetime.combine(days[day], time(), tzinfo=UTC)
         if day < count - 1:
