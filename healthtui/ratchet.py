@@ -7,7 +7,9 @@ a selected metric got worse than the base, or when one breaks an absolute limit 
 added findings as `path:line: rule message`, and the improved metrics as a one-line cheer.
 
 Findings are matched between base and current as multisets of (path, rule, source text), then the
-leftovers by (rule, source text) across files, so moved lines and renamed files are not "new".
+leftovers by (rule, source text) across files, so moved lines and renamed files are not "new". They
+are listed when a selected metric moved (when none did, the base's findings are not even evaluated:
+its stored snapshot is enough).
 
 Both sides reuse the facts cache that `backfill` and `collect` fill: only files whose bytes are not
 cached are parsed. The work tree is the files git sees (tracked and untracked, minus ignored ones),
@@ -54,6 +56,7 @@ from healthtui.export.escape import clean
 from healthtui.metrics import info
 from healthtui.rules import Evaluation, Finding, RuleEngine
 from healthtui.rules.base import Facts
+from store.checks import snapshot_metrics
 
 SCHEMA = "healthtui-check/1"
 _BATCH_BYTES = 32 * 1024 * 1024
@@ -178,35 +181,50 @@ def compare(
     rev: str | None = None,
     metrics: Sequence[str] = (),
 ) -> CheckReport:
-    """Evaluate the base and the current tree and compare the selected metrics and findings."""
+    """Compare the selected metrics of the current tree with the base's snapshot. The base's
+    findings are evaluated (from cached facts) only when a selected metric moved, so an unchanged
+    tree costs one evaluation of the current tree."""
     rules = RuleEngine(config.rules, config.suites)
     if rev is None and repo.bare:
         raise RepoError(f"{repo.root}: a bare repository has no work tree; use --rev REV")
     head = repo.resolve(rev if rev is not None else "HEAD")
     base = resolve_base(repo, engine, config, against=against, head=head)
     cache = FactsCache(engine, rules)
-    base_eval = evaluate_commit(repo, rules, cache, base.sha)
+    with store.read_session(engine) as s:
+        stored = snapshot_metrics(s, sha=base.sha, kind="code", ruleset=rules.key)
+    base_eval = None if stored is not None else evaluate_commit(repo, rules, cache, base.sha)
     if rev is not None:
         current = evaluate_commit(repo, rules, cache, head)
     else:
         current = evaluate_worktree(repo, rules, cache)
-    snapshot, notes = _save(repo, engine, rules, cache, base, base_eval)
     selected = select_metrics(metrics, current.metrics, engine, config)
+    if stored is not None:
+        base_metrics = stored
+    else:
+        assert base_eval is not None
+        base_metrics = dict(base_eval.metrics)
     comparisons = tuple(
         MetricComparison(
             metric=m,
-            base=base_eval.metrics.get(m, 0.0),
+            base=base_metrics.get(m, 0.0),
             current=current.metrics[m],
             lower_is_better=_lower_is_better(m),
         )
         for m in selected
         if m in current.metrics
     )
+    moved = [c.metric for c in comparisons if c.status != "same"]
+    if base_eval is None and moved:
+        base_eval = evaluate_commit(repo, rules, cache, base.sha)
+    snapshot, notes = _save(repo, engine, rules, cache, base, None if stored else base_eval)
     limits, limit_notes = check_limits(config, selected, current.metrics, engine, explicit=metrics)
-    added, removed = new_findings(_findings(base_eval, selected), _findings(current, selected))
+    added: tuple[Finding, ...] = ()
+    removed: tuple[Finding, ...] = ()
+    if base_eval is not None and moved:
+        added, removed = new_findings(_findings(base_eval, selected), _findings(current, selected))
     return CheckReport(
         base=base,
-        snapshot=snapshot,
+        snapshot="stored" if stored is not None else snapshot,
         current_rev=rev,
         current_sha=head if rev is not None else None,
         metrics=comparisons,
@@ -505,15 +523,17 @@ def _save(
     rules: RuleEngine,
     cache: FactsCache,
     base: Base,
-    evaluation: Evaluation,
+    evaluation: Evaluation | None,
 ) -> tuple[str, list[str]]:
-    """Store the new facts and, where it fits the history, the base's snapshot. A database that
-    cannot be written only costs speed: the check goes on with a note."""
+    """Store the new facts and, given the base's `evaluation` and where it fits the history, the
+    base's snapshot. A database that cannot be written only costs speed: the check goes on with a
+    note. Returns "recorded" or "computed" and the notes."""
     notes: list[str] = []
-    with store.read_session(engine) as s:
-        has_snapshot = base.sha in store.snapshotted_shas(s, kind="code", ruleset=rules.key)
-        place = None if has_snapshot else _place(repo, s, base)
-    status = "stored" if has_snapshot else "computed"
+    place = None
+    if evaluation is not None:
+        with store.read_session(engine) as s:
+            place = _place(repo, s, base)
+    status = "computed"
     if not cache.pending and place is None:
         return status, notes
     try:
@@ -521,7 +541,7 @@ def _save(
             store.store_facts(
                 s, engine_key=rules.key, items=[(k, b, f) for (k, b), f in cache.pending.items()]
             )
-            if place is not None:
+            if place is not None and evaluation is not None:
                 commit, branch = place
                 known = store.repository_info(s)
                 rid = store.ensure_repository(

@@ -18,6 +18,8 @@ from healthtui.config import load_config
 from healthtui.demo.builder import RepoBuilder
 from healthtui.ratchet import FactsCache, evaluate_commit, evaluate_worktree, new_findings
 from healthtui.rules import Finding, RuleEngine
+from store.checks import snapshot_metrics
+from store.commits import commit_ids
 
 CONFIG = """\
 [rules]
@@ -286,6 +288,29 @@ def test_a_database_without_the_base_snapshot_computes_and_records_it(repo, db, 
     with store.read_session(engine) as s:
         assert [p.value for p in store.metric_series(s, metric="await_misuse")] == [1.0, 2.0]
     engine.dispose()
+
+
+def test_the_tree_is_compared_with_the_stored_snapshot_of_the_base(repo, db, capsys):
+    assert check(repo, db, capsys) == (0, "", "")  # records the base's snapshot
+    engine = store.open_engine(db)
+    config = load_config(repo.path)
+    rules = RuleEngine(config.rules, config.suites)
+    with store.read_session(engine) as s:
+        stored = snapshot_metrics(s, sha=repo.tip(), kind="code", ruleset=rules.key)
+        cid = commit_ids(s, shas=[repo.tip()])[repo.tip()]
+    assert stored is not None and stored["await_misuse"] == 1
+    with store.write_session(engine) as s:
+        store.record_snapshot(
+            s,
+            commit_id=cid,
+            metrics={**stored, "await_misuse": 5.0},
+            kind="code",
+            ruleset=rules.key,
+        )
+    engine.dispose()
+    code, out, _ = check(repo, db, capsys)
+    assert code == 0
+    assert out == f"improved since {repo.tip()[:10]}: await_misuse 5 -> 1. Nice work!\n"
 
 
 def test_a_base_newer_than_the_stored_history_is_not_recorded(repo, db, capsys):
