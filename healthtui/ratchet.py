@@ -562,7 +562,7 @@ def _save(
                 )
                 status = "recorded"
     except store.StoreError as exc:
-        notes.append(f"could not cache the base snapshot ({exc}); the next check redoes the work")
+        notes.append(f"nothing cached ({exc}); the check ran, the next one redoes the work")
     cache.pending.clear()
     return status, notes
 

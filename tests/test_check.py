@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -368,6 +369,28 @@ def test_cached_evaluations_agree_with_a_full_scan(repo, engine, tmp_path):
     got = evaluate_worktree(gitrepo, rules, cache)
     assert (got.metrics, got.findings) == (expected.metrics, expected.findings)
     assert got.metrics["await_misuse"] == 3
+
+
+def test_a_read_only_database_still_checks_with_a_note(repo, db, capsys):
+    assert check(repo, db, capsys) == (0, "", "")
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+            pytest.skip("running as root on a filesystem without immutable files")
+    else:
+        db.chmod(0o444)
+    try:
+        write(repo, "app/b.py", handler("handle_b"))
+        code, out, err = check(repo, db, capsys)
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], capture_output=True)
+        db.chmod(0o644)
+    assert code == 1
+    assert out.splitlines()[0] == f"app/b.py:5: {MISUSE_MESSAGE}"
+    assert err.startswith("note: nothing cached (")
+    assert err.endswith(
+        "the database is read-only (check the file's and directory's "
+        "permissions)); the check ran, the next one redoes the work\n"
+    )
 
 
 def test_usage_errors_exit_2_with_one_line(repo, db, capsys, tmp_path):
