@@ -37,6 +37,17 @@ class Point:
 
 
 @dataclass(frozen=True, slots=True)
+class SnapshotRef:
+    """One current snapshot: its kind and the commit it describes (to pick a few and read them)."""
+
+    id: int
+    kind: str
+    sha: str
+    seq: int | None
+    at: int  # committer time, UTC epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
 class MetricDelta:
     """How much one commit moved one metric (against the previous point of the series)."""
 

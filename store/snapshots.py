@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from store.commits import _info, commits_by_sha
 from store.models import Commit, CurrentFinding, FindingChange, MetricValue, Snapshot
-from store.readmodels import CommitDetail, FindingChangeRow, MetricDelta, Point
+from store.readmodels import CommitDetail, FindingChangeRow, MetricDelta, Point, SnapshotRef
 
 
 def storable(text: str) -> str:
@@ -173,6 +173,68 @@ def metric_series(
     else:
         rows = session.execute(q.order_by(Commit.committed_at, Commit.seq))
     return tuple(Point(sha=r[0], seq=r[1], at=r[2], value=r[3]) for r in rows)
+
+
+def snapshot_refs(
+    session: Session,
+    *,
+    since: int | None = None,
+    until: int | None = None,
+    kind: str | None = None,
+    newest: int | None = None,
+) -> tuple[SnapshotRef, ...]:
+    """Current snapshots of reachable commits, oldest first; `newest` keeps the newest N.
+    Cheap (no metric values): pick a few, then read them with `snapshot_values`."""
+    q = (
+        select(Snapshot.id, Snapshot.kind, Commit.sha, Commit.seq, Commit.committed_at)
+        .join(Commit, Commit.id == Snapshot.commit_id)
+        .where(Snapshot.stale.is_(False), Commit.reachable.is_(True))
+    )
+    if since is not None:
+        q = q.where(Commit.committed_at >= since)
+    if until is not None:
+        q = q.where(Commit.committed_at <= until)
+    if kind is not None:
+        q = q.where(Snapshot.kind == kind)
+    if newest is not None:
+        q = q.order_by(Commit.committed_at.desc(), Commit.seq.desc(), Snapshot.id.desc())
+        rows = list(session.execute(q.limit(newest)))[::-1]
+    else:
+        rows = session.execute(q.order_by(Commit.committed_at, Commit.seq, Snapshot.id))
+    return tuple(SnapshotRef(id=r[0], kind=r[1], sha=r[2], seq=r[3], at=r[4]) for r in rows)
+
+
+def snapshot_kinds(session: Session) -> tuple[str, ...]:
+    """The kinds of snapshot stored (`code`, `tests`...)."""
+    rows = session.execute(
+        select(Snapshot.kind).where(Snapshot.stale.is_(False)).distinct().order_by(Snapshot.kind)
+    )
+    return tuple(k for (k,) in rows)
+
+
+def snapshot_values(
+    session: Session, *, refs: Sequence[SnapshotRef]
+) -> dict[str, tuple[Point, ...]]:
+    """The metric values of these snapshots as one series per metric, oldest first."""
+    by_id = {r.id: r for r in refs}
+    ids = sorted(by_id)
+    rows: list[tuple[int, str, float]] = []
+    for i in range(0, len(ids), 500):
+        rows.extend(
+            session.connection().execute(
+                select(MetricValue.snapshot_id, MetricValue.metric, MetricValue.value).where(
+                    MetricValue.snapshot_id.in_(ids[i : i + 500])
+                )
+            )
+        )
+    out: dict[str, list[Point]] = {}
+    for sid, metric, value in rows:
+        r = by_id[sid]
+        out.setdefault(metric, []).append(Point(sha=r.sha, seq=r.seq, at=r.at, value=value))
+    return {
+        m: tuple(sorted(points, key=lambda p: (p.at, -1 if p.seq is None else p.seq)))
+        for m, points in out.items()
+    }
 
 
 def metric_ids(session: Session) -> tuple[str, ...]:
