@@ -1,0 +1,1 @@
+"""The dashboard's screens: overview, metric, commit, findings, tests, first run, help."""

@@ -1,0 +1,149 @@
+"""What every data screen shares: loading in a worker, reloading on new data, going back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable
+
+from healthtui.tui.messages import SnapshotsChanged
+
+if TYPE_CHECKING:
+    from healthtui.tui.app import HealthApp
+
+T = TypeVar("T")
+SCROLLBAR = 2
+
+
+class Table(DataTable[Any]):
+    """A row-cursor table whose Enter is shown in the footer."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open")]
+
+    def __init__(self, *, id: str | None = None, zebra_stripes: bool = True) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=zebra_stripes)
+
+
+class DataScreen(Screen[None], Generic[T]):
+    """A screen whose content comes from one store read (`fetch`, run in a thread) shown by `show`.
+
+    It reloads when it becomes current after the database changed, or at once when the app says
+    new snapshots arrived; `show` must keep the user's selection. Reads are cached per database
+    generation under `cache_key()`, so coming back to the same view costs nothing.
+    """
+
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded_generation = -1
+        self.data: T | None = None
+
+    @property
+    def health(self) -> HealthApp:
+        return self.app  # type: ignore[return-value]
+
+    def cache_key(self) -> Hashable | None:
+        """Where this screen's data is cached in the app (None: not cached)."""
+        return None
+
+    def fetch(self) -> T:
+        """Read everything the screen shows. Runs in a worker thread: store queries only."""
+        raise NotImplementedError
+
+    def show(self, data: T) -> None:
+        """Put freshly read data on screen (runs on the event loop)."""
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        self.run_worker(self._reload(), group="load", exclusive=True, exit_on_error=False)
+
+    async def _reload(self) -> None:
+        generation = self.health.generation
+        key = self.cache_key()
+        cached = self.health.cached(key, generation)
+        if cached is not None:
+            data = cached
+        else:
+            self.set_class(True, "-loading")
+            try:
+                data = await asyncio.to_thread(self.fetch)
+            except Exception as exc:  # a store error must not take the dashboard down
+                self.set_class(False, "-loading")
+                self.notify(
+                    str(exc) or type(exc).__name__,
+                    title="Could not read the database",
+                    severity="error",
+                    markup=False,
+                )
+                return
+            self.set_class(False, "-loading")
+            self.health.remember(key, generation, data)
+        self.loaded_generation = generation
+        self.data = data
+        self.show(data)
+        self.loaded(data)
+
+    def loaded(self, data: T) -> None:
+        """Called after `show` with fresh data (e.g. to start slower follow-up reads)."""
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        if self.data is not None and self.is_mounted:
+            self.show(self.data)
+
+    def on_resize(self) -> None:
+        if self.data is not None:
+            self.show(self.data)
+
+    def on_screen_resume(self) -> None:
+        if self.loaded_generation != self.health.generation:
+            self.reload()
+
+    def on_snapshots_changed(self, _message: SnapshotsChanged) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return len(self.app.screen_stack) > 1
+        return True
+
+
+def flex_width(table: DataTable[Any], fixed: int, columns: int, minimum: int = 16) -> int:
+    """Cells left for a table's one flexible column when its other columns take `fixed` cells
+    (`columns` counts every column, for the padding around each)."""
+    width = table.size.width or table.app.size.width
+    return max(width - fixed - columns * 2 * table.cell_padding - SCROLLBAR, minimum)
+
+
+def keep_cursor(table: DataTable[Any]) -> Any:
+    """The key of the selected row, to select it again after the table is refilled."""
+    if table.row_count == 0:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except Exception:
+        return None
+
+
+def restore_cursor(table: DataTable[Any], key: Any, fallback: int = 0) -> None:
+    """Put the cursor back on the row with `key`, else on row `fallback` (clamped)."""
+    if table.row_count == 0:
+        return
+    row = fallback
+    if key is not None:
+        try:
+            row = table.get_row_index(key)
+        except Exception:
+            row = fallback
+    table.move_cursor(row=max(min(row, table.row_count - 1), 0), animate=False, scroll=True)

@@ -1,0 +1,220 @@
+"""One metric: its chart over time or over commits, and the commits that moved it."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import replace
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import Footer, Static
+
+from healthtui.metrics import info as metric_info
+from healthtui.tui import data
+from healthtui.tui.messages import CommitSelected
+from healthtui.tui.screens.base import DataScreen, Table, flex_width, keep_cursor, restore_cursor
+from healthtui.tui.text import (
+    commit_time,
+    delta_style,
+    fmt_delta,
+    metric_title,
+    plain,
+    shorten,
+)
+from healthtui.tui.widgets.chart import ChartSpec, Line, Mark, TrendChart
+
+RANGES = {"week": 7 * 86400, "month": 30 * 86400, "all": None}
+RANGE_LABELS = {"week": "last week", "month": "last month", "all": "all time"}
+MARKED_JUMPS = 3
+ZOOM = Binding.Group("Zoom", compact=True)
+# Commit, date, author, delta and value columns; the subject takes the rest.
+FIXED = (8, 16, 18, 8, 8)
+
+
+class MetricScreen(DataScreen[data.MetricData]):
+    BINDINGS = [
+        Binding("x", "toggle_axis", "Time/commits"),
+        Binding("w", "zoom('week')", "Week", group=ZOOM),
+        Binding("m", "zoom('month')", "Month", group=ZOOM),
+        Binding("a", "zoom('all')", "All", group=ZOOM),
+        Binding("s", "toggle_sort", "Sort"),
+    ]
+
+    def __init__(self, metric: str) -> None:
+        super().__init__()
+        self.metric = metric
+        self.range = "all"
+        self.by_commit = False
+        self.by_size = False
+        self._x_of: dict[str, float] = {}
+        self._spec = ChartSpec()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="metric-title", classes="screen-title")
+        yield TrendChart(id="chart")
+        yield Static(id="changes-title", classes="section-title")
+        yield Table(id="changes")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#changes", Table)
+        table.add_column("Commit", key="sha", width=FIXED[0])
+        table.add_column("Date", key="date", width=FIXED[1])
+        table.add_column("Author", key="author", width=FIXED[2])
+        table.add_column("Subject", key="subject")
+        table.add_column("Δ", key="delta", width=FIXED[3])
+        table.add_column("After", key="after", width=FIXED[4])
+        self._title()
+        table.focus()
+
+    def cache_key(self) -> Hashable:
+        return ("metric", self.metric)
+
+    def context_rule(self) -> str | None:
+        return data.rule_of(self.metric)
+
+    def fetch(self) -> data.MetricData:
+        return data.load_metric(self.health.engine, self.health.config, self.metric)
+
+    def show(self, metric: data.MetricData) -> None:
+        self._title()
+        self._draw()
+
+    def window(self) -> tuple[tuple, tuple[data.Move, ...]]:
+        """The points and moves inside the zoomed range (ending at the newest point)."""
+        assert self.data is not None
+        span = RANGES[self.range]
+        if span is None or not self.data.points:
+            return self.data.points, self.data.moves
+        return self.data.since(self.data.points[-1].at - span)
+
+    def _title(self) -> None:
+        d = self.data
+        info = d.info if d else metric_info(self.metric)
+        value = d.points[-1].value if d and d.points else None
+        target = d.target if d else self.health.config.target_for(self.metric)
+        unit = "" if info.unit == "ratio" or value is None else f" {info.unit}"
+        self.query_one("#metric-title", Static).update(
+            Content.assemble(
+                (metric_title(self.metric), "bold"),
+                "  ",
+                (self.metric, "dim"),
+                "   now ",
+                (info.format(value), "bold"),
+                unit,
+                "   target ",
+                (info.format(target) if target is not None else "none", "bold"),
+                "   ",
+                (
+                    f"{RANGE_LABELS[self.range]} · by {'commit' if self.by_commit else 'time'}",
+                    "dim",
+                ),
+            )
+        )
+
+    def _draw(self) -> None:
+        if self.data is None:
+            return
+        points, moves = self.window()
+        info = self.data.info
+        xs = tuple(float(i) if self.by_commit else float(p.at) for i, p in enumerate(points))
+        self._x_of = dict(zip((p.sha for p in points), xs, strict=True))
+        jumps = sorted(
+            (mv for mv in moves if mv.before is not None),
+            key=lambda mv: abs(mv.delta),
+            reverse=True,
+        )[:MARKED_JUMPS]
+        marks = tuple(
+            Mark(
+                x=self._x_of[mv.point.sha],
+                y=mv.point.value,
+                up=mv.delta > 0,
+                good=delta_style(info, mv.delta) == "good",
+            )
+            for mv in jumps
+            if mv.point.sha in self._x_of
+        )
+        self._spec = ChartSpec(
+            lines=(Line(metric_title(self.metric), xs, tuple(p.value for p in points)),),
+            target=self.data.target,
+            marks=marks,
+            ratio=info.unit == "ratio",
+            by_commit=self.by_commit,
+            commit_labels=tuple(p.sha[:7] for p in points) if self.by_commit else (),
+            empty=f"no values of {self.metric} in {RANGE_LABELS[self.range]}",
+        )
+        self._fill_changes(moves)
+        self._show_chart()
+
+    def _show_chart(self) -> None:
+        key = keep_cursor(self.query_one("#changes", Table))
+        cursor = self._x_of.get(str(key)) if key is not None else None
+        self.query_one(TrendChart).show(replace(self._spec, cursor=cursor))
+
+    def _fill_changes(self, moves: tuple[data.Move, ...]) -> None:
+        assert self.data is not None
+        info = self.data.info
+        table = self.query_one("#changes", Table)
+        selected = keep_cursor(table)
+        if self.by_size:
+            ordered = sorted(moves, key=lambda mv: abs(mv.delta), reverse=True)
+        else:
+            ordered = list(reversed(moves))
+        shown = ordered[: data.MAX_TABLE_ROWS]
+        subject_width = flex_width(table, sum(FIXED), 6)
+        table.clear()
+        color = self.health.color
+        for mv in shown:
+            c = mv.commit
+            first = mv.before is None
+            table.add_row(
+                Text(mv.point.sha[:8], style=color("accent")),
+                Text(commit_time(mv.point.at, c.committer_offset if c else 0)),
+                plain(shorten(c.author_name, FIXED[2]) if c else "?"),
+                plain(shorten(c.subject, subject_width) if c else ""),
+                Text(
+                    "first" if first else fmt_delta(info, mv.delta),
+                    style="dim" if first else color(delta_style(info, mv.delta)),
+                    justify="right",
+                ),
+                Text(info.format(mv.point.value), justify="right"),
+                key=mv.point.sha,
+            )
+        restore_cursor(table, selected, 0)
+        order = "biggest change first" if self.by_size else "newest first"
+        more = f" · showing {len(shown)} of {len(moves)}" if len(moves) > len(shown) else ""
+        self.query_one("#changes-title", Static).update(
+            Content.assemble(
+                ("Commits that changed it", "bold"),
+                (f"  {len(moves)} in {RANGE_LABELS[self.range]} · {order}{more}", "dim"),
+                ("  ·  ▲▼ on the chart: the biggest jumps", "dim"),
+            )
+        )
+
+    def on_data_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
+        if self.data is not None:
+            self._show_chart()
+
+    def on_data_table_row_selected(self, event: Table.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.post_message(CommitSelected(str(event.row_key.value)))
+
+    def selected_sha(self) -> str | None:
+        key = keep_cursor(self.query_one("#changes", Table))
+        return str(key) if key is not None else None
+
+    def action_toggle_axis(self) -> None:
+        self.by_commit = not self.by_commit
+        self._title()
+        self._draw()
+
+    def action_zoom(self, which: str) -> None:
+        self.range = which
+        self._title()
+        self._draw()
+
+    def action_toggle_sort(self) -> None:
+        self.by_size = not self.by_size
+        self._draw()

@@ -1,0 +1,387 @@
+"""Tests: the golden-path pass rate (raw and without flaky tests), failures, clusters, collection
+errors with their causes, flaky tests, and one test's pass/fail history as a strip."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from healthtui import metrics as m
+from healthtui.tui import data
+from healthtui.tui.messages import CommitSelected
+from healthtui.tui.screens.base import DataScreen, Table, flex_width, keep_cursor, restore_cursor
+from healthtui.tui.text import clean, plain, shorten, shorten_path
+from healthtui.tui.widgets.chart import ChartSpec, Line, TrendChart
+from healthtui.tui.widgets.strip import OutcomeStrip
+
+NO_REPORTS = (
+    "No test reports stored yet. Ingest pytest-json-report files with "
+    "`healthtui collect --report PATH` (or set `reports` / `test_command` in the config), "
+    "or try `healthtui demo`."
+)
+TABS = Binding.Group("Tab", compact=True)
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    width: int | None  # None: shares what the fixed columns leave
+    cell: Callable[[Any], Any]
+    tail: bool = False  # too long: keep the end (a test's name) rather than the start
+
+
+def first_line(value: object) -> str:
+    text = str(value or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+def short_sha(sha: str) -> str:
+    return sha[:8]
+
+
+@dataclass(frozen=True)
+class Tab:
+    id: str
+    title: str
+    source: str  # the TestsData attribute listing the rows
+    columns: tuple[Column, ...]
+    nodeid: Callable[[Any], str | None]  # whose history a row shows
+    sha: Callable[[Any, data.TestsData], str | None]  # the commit a row opens
+
+
+def _newest_sha(_row: Any, tests: data.TestsData) -> str | None:
+    return tests.runs[0].sha if tests.runs else None
+
+
+TAB_LIST = (
+    Tab(
+        "failures",
+        "Failures",
+        "failures",
+        (
+            Column("Test", None, lambda r: r.nodeid, tail=True),
+            Column("Outcome", 7, lambda r: r.outcome),
+            Column("Stage", 8, lambda r: r.when),
+            Column("Message", None, lambda r: first_line(r.message)),
+        ),
+        lambda r: r.nodeid,
+        _newest_sha,
+    ),
+    Tab(
+        "clusters",
+        "Clusters",
+        "clusters",
+        (
+            Column("Tests", 5, lambda r: r.count),
+            Column("Exception", 20, lambda r: r.exception),
+            Column("Message", None, lambda r: first_line(r.message)),
+            Column("Since", 8, lambda r: short_sha(r.first_sha)),
+            Column("Runs", 5, lambda r: r.runs),
+            Column("Now", 3, lambda r: "●" if r.current else ""),
+        ),
+        lambda r: r.tests[0] if r.tests else None,
+        lambda r, _t: r.first_sha,
+    ),
+    Tab(
+        "collection",
+        "Collection errors",
+        "collection_errors",
+        (
+            Column("Kind", 7, lambda r: r.kind),
+            Column("Cause", 24, lambda r: r.cause),
+            Column("Where", None, lambda r: r.nodeid, tail=True),
+            Column("Message", None, lambda r: first_line(r.message)),
+        ),
+        lambda _r: None,
+        _newest_sha,
+    ),
+    Tab(
+        "flaky",
+        "Flaky",
+        "flaky",
+        (
+            Column("Test", None, lambda r: r.nodeid, tail=True),
+            Column("Passed", 6, lambda r: r.passes),
+            Column("Failed", 6, lambda r: r.failures),
+            Column("Last", 8, lambda r: short_sha(r.last_sha)),
+        ),
+        lambda r: r.nodeid,
+        lambda r, _t: r.last_sha,
+    ),
+    Tab(
+        "warnings",
+        "Warnings",
+        "warnings",
+        (
+            Column("Count", 6, lambda r: r.count),
+            Column("Category", 22, lambda r: r.category),
+            Column("Message", None, lambda r: first_line(r.message)),
+            Column("Where", 36, lambda r: f"{r.path}:{r.line}" if r.line else (r.path or r.module)),
+        ),
+        lambda _r: None,
+        _newest_sha,
+    ),
+    Tab(
+        "runs",
+        "Runs",
+        "runs",
+        (
+            Column("Commit", 8, lambda r: short_sha(r.sha)),
+            Column("Subject", None, lambda r: r.subject),
+            Column("Passed", 6, lambda r: r.passed),
+            Column("Failed", 6, lambda r: r.failed),
+            Column("Errors", 6, lambda r: r.errors),
+            Column("Coll. err", 9, lambda r: r.collection_errors),
+        ),
+        lambda _r: None,
+        lambda r, _t: r.sha,
+    ),
+)
+OUTCOME_STYLE = {"passed": "success", "failed": "error", "error": "error"}
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+class TestsScreen(DataScreen[data.TestsData]):
+    __test__ = False
+    KEY = ("tests",)
+    BINDINGS = [
+        *(
+            Binding(str(i + 1), f"tab('{tab.id}')", tab.title, group=TABS)
+            for i, tab in enumerate(TAB_LIST)
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history_of: str | None = None
+        self._rows: dict[str, tuple[Any, ...]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="tests-title", classes="screen-title")
+        yield Static(id="tests-summary", classes="meta")
+        yield TrendChart(id="tests-chart")
+        with TabbedContent(id="tests-tabs"):
+            for tab in TAB_LIST:
+                with TabPane(tab.title, id=f"tab-{tab.id}"):
+                    yield Table(id=f"t-{tab.id}")
+        with Vertical(id="history"):
+            yield Static(id="history-title", classes="section-title")
+            yield OutcomeStrip(id="strip")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#tests-title", Static).update(Content.from_markup("[b]Tests[/b]"))
+        self.query_one("#history-title", Static).update(
+            Content.assemble(("History", "bold"), ("  highlight a test to see its runs", "dim"))
+        )
+        self.query_one("#t-failures", Table).focus()
+
+    def cache_key(self) -> Hashable:
+        return self.KEY
+
+    def fetch(self) -> data.TestsData:
+        return data.load_tests(self.health.engine, self.health.config)
+
+    def loaded(self, tests: data.TestsData) -> None:
+        if not tests.complete:
+            self.run_worker(self._complete(tests), group="complete", exclusive=True)
+
+    async def _complete(self, partial: data.TestsData) -> None:
+        generation = self.health.generation
+        try:
+            full = await asyncio.to_thread(data.complete_tests, self.health.engine, partial)
+        except Exception as exc:
+            self.notify(str(exc), title="Could not read the database", severity="error")
+            return
+        if generation != self.health.generation:
+            return
+        self.health.remember(self.KEY, generation, full)
+        self.data = full
+        self.show(full)
+
+    def show(self, tests: data.TestsData) -> None:
+        title = m.info(m.suite_metric(tests.suite)).title
+        self.query_one("#tests-title", Static).update(
+            Content.assemble(("Tests", "bold"), "  ", (clean(title), "dim"))
+        )
+        self._summary(tests)
+        self._chart(tests)
+        tabs = self.query_one(TabbedContent)
+        for tab in TAB_LIST:
+            rows = getattr(tests, tab.source)
+            pending = not tests.complete and tab.source in ("clusters", "flaky")
+            count = "…" if pending else str(len(rows))
+            tabs.get_tab(f"tab-{tab.id}").label = f"{tab.title} {count}"
+            self._fill(tab, tuple(rows), tests)
+        self._history_for_cursor()
+
+    def _summary(self, tests: data.TestsData) -> None:
+        widget = self.query_one("#tests-summary", Static)
+        if not tests.available:
+            widget.update(Content(NO_REPORTS))
+            return
+        s = tests.summary
+        rate = s.pass_rate if s else (tests.pass_rate[-1].value if tests.pass_rate else None)
+        excl = (
+            s.pass_rate_excl_flaky
+            if s
+            else (tests.pass_rate_excl_flaky[-1].value if tests.pass_rate_excl_flaky else None)
+        )
+        target = s.target if s and s.target is not None else tests.target
+        parts: list[Any] = [
+            ("pass rate ", "dim"),
+            (percent(rate), "bold"),
+            ("  without flaky ", "dim"),
+            percent(excl),
+        ]
+        if s is not None:
+            parts += [("  over expected ", "dim"), percent(s.pass_rate_expected)]
+        if target is not None:
+            parts += [("  target ", "dim"), f"{target * 100:.0f}%"]
+        parts.append("\n")
+        if s is not None:
+            parts += [
+                ("passed ", "dim"),
+                str(s.passed),
+                (" failed ", "dim"),
+                str(s.failed),
+                (" errors ", "dim"),
+                str(s.errors),
+                ("  collected ", "dim"),
+                f"{s.collected} of {s.expected}",
+            ]
+            if s.flaky:
+                parts += [("  flaky ", "dim"), str(s.flaky)]
+        elif not tests.complete:
+            parts += [("counting…", "dim")]
+        newest = tests.runs[0]
+        parts += [
+            ("  │  newest run ", "dim"),
+            newest.sha[:8],
+            ("  ", ""),
+            (f"{len(tests.runs)}{'+' if len(tests.runs) >= 50 else ''} runs", "dim"),
+        ]
+        widget.update(Content.assemble(*parts))
+
+    def _chart(self, tests: data.TestsData) -> None:
+        lines = []
+        if tests.pass_rate:
+            lines.append(
+                Line(
+                    "pass rate",
+                    tuple(float(p.at) for p in tests.pass_rate),
+                    tuple(p.value for p in tests.pass_rate),
+                )
+            )
+        if tests.pass_rate_excl_flaky:
+            lines.append(
+                Line(
+                    "without flaky",
+                    tuple(float(p.at) for p in tests.pass_rate_excl_flaky),
+                    tuple(p.value for p in tests.pass_rate_excl_flaky),
+                    color="warning",
+                )
+            )
+        self.query_one("#tests-chart", TrendChart).show(
+            ChartSpec(
+                lines=tuple(lines),
+                target=tests.target,
+                ratio=True,
+                empty=f"no {tests.suite} pass rates stored yet",
+            )
+        )
+
+    def _fill(self, tab: Tab, rows: tuple[Any, ...], tests: data.TestsData) -> None:
+        table = self.query_one(f"#t-{tab.id}", Table)
+        selected = keep_cursor(table)
+        if not table.columns:
+            for i, col in enumerate(tab.columns):
+                table.add_column(col.label, key=str(i), width=col.width)
+        fixed = sum(c.width or 0 for c in tab.columns)
+        flexible = sum(1 for c in tab.columns if c.width is None)
+        share = flex_width(table, fixed, len(tab.columns)) // max(flexible, 1)
+        table.clear()
+        color = self.health.color
+        for i, row in enumerate(rows[: data.MAX_TABLE_ROWS]):
+            cells = []
+            for col in tab.columns:
+                value = col.cell(row)
+                if col.label == "Outcome":
+                    cells.append(Text(str(value), style=color(OUTCOME_STYLE.get(value, "warning"))))
+                elif isinstance(value, int) and not isinstance(value, bool):
+                    cells.append(Text(f"{value:,}", justify="right"))
+                elif col.tail:
+                    cells.append(plain(shorten_path(str(value), col.width or share)))
+                else:
+                    cells.append(plain(shorten(str(value), col.width or share)))
+            table.add_row(*cells, key=str(i))
+        restore_cursor(table, selected)
+        self._rows[tab.id] = rows
+
+    def _current(self) -> tuple[Tab, Any] | None:
+        active = (self.query_one(TabbedContent).active or "").removeprefix("tab-")
+        tab = next((t for t in TAB_LIST if t.id == active), None)
+        rows = self._rows.get(active, ())
+        if tab is None or not rows:
+            return None
+        key = keep_cursor(self.query_one(f"#t-{tab.id}", Table))
+        return (tab, rows[int(key)]) if key is not None else None
+
+    def selected_test(self) -> str | None:
+        current = self._current()
+        return current[0].nodeid(current[1]) if current else None
+
+    def _history_for_cursor(self) -> None:
+        nodeid = self.selected_test()
+        if nodeid is not None and nodeid != self.history_of:
+            self.history_of = nodeid
+            self.run_worker(self._load_history(nodeid), group="history", exclusive=True)
+
+    async def _load_history(self, nodeid: str) -> None:
+        rows = await asyncio.to_thread(data.load_test_history, self.health.engine, nodeid)
+        outcomes = tuple(r.outcome for r in rows)
+        self.query_one(OutcomeStrip).outcomes = outcomes
+        passed = sum(o == "passed" for o in outcomes)
+        failed = sum(o in ("failed", "error") for o in outcomes)
+        self.query_one("#history-title", Static).update(
+            Content.assemble(
+                ("History ", "bold"),
+                shorten(clean(nodeid), 70),
+                (
+                    f"  {passed} passed · {failed} failed in {len(outcomes)} runs, oldest left",
+                    "dim",
+                ),
+            )
+        )
+
+    def on_data_table_row_highlighted(self, _event: Table.RowHighlighted) -> None:
+        self._history_for_cursor()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane
+        if pane is not None and pane.id:
+            self.query_one(f"#t-{pane.id.removeprefix('tab-')}", Table).focus()
+        self._history_for_cursor()
+
+    def on_data_table_row_selected(self, _event: Table.RowSelected) -> None:
+        current = self._current()
+        if current is None or self.data is None:
+            return
+        sha = current[0].sha(current[1], self.data)
+        if sha:
+            self.post_message(CommitSelected(sha))
+
+    def action_tab(self, tab_id: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{tab_id}"

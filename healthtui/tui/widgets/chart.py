@@ -1,0 +1,164 @@
+"""A metric-over-time chart (plotext), downsampled to its width so a year of hourly data draws fast."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from textual.color import Color
+from textual_plotext import PlotextPlot
+
+from healthtui.tui.downsample import min_max
+from healthtui.tui.text import clean
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+    color: str = "primary"  # a theme variable
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A jump worth seeing: ▲ or ▼ at a point, green when it was good news, red when not."""
+
+    x: float
+    y: float
+    up: bool
+    good: bool
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    lines: tuple[Line, ...] = ()
+    target: float | None = None
+    marks: tuple[Mark, ...] = ()
+    cursor: float | None = None
+    ratio: bool = False
+    by_commit: bool = False
+    commit_labels: tuple[str, ...] = ()  # x label of each index when by_commit
+    empty: str = "no data"
+
+
+def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 times a power of ten) covering [lo, hi]."""
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(most - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(k * power for k in (1, 2, 2.5, 5, 10) if k * power >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= hi + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks or [lo]
+
+
+def _time_label(x: float, span: float) -> str:
+    when = datetime.fromtimestamp(x, UTC)
+    if span < 2 * 86400:
+        return when.strftime("%H:%M")
+    if span > 400 * 86400:
+        return when.strftime("%b %Y")
+    return when.strftime("%b %d")
+
+
+def _spread(lo: float, hi: float, n: int) -> list[float]:
+    if hi <= lo or n < 2:
+        return [lo]
+    return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+
+
+def value_label(value: float, ratio: bool, step: float) -> str:
+    if ratio:
+        return f"{value * 100:.0f}%" if step >= 0.01 else f"{value * 100:.1f}%"
+    if step >= 1 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+class TrendChart(PlotextPlot):
+    """Draws a `ChartSpec`; redraws on resize and theme change."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.spec = ChartSpec()
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
+
+    def show(self, spec: ChartSpec) -> None:
+        self.spec = spec
+        self.replot()
+
+    def on_resize(self) -> None:
+        self.replot()
+
+    def _rgb(self, variable: str) -> tuple[int, int, int]:
+        value = self.app.theme_variables.get(variable) or self.app.theme_variables["foreground"]
+        return Color.parse(value).rgb
+
+    def replot(self) -> None:
+        """Rebuild the figure from `spec` at the current size (the drawing happens on render)."""
+        if not self.is_mounted:
+            return
+        spec = self.spec
+        plt = self.plt
+        plt.clear_figure()
+        plt.xfrequency(0)
+        ys_all = [y for line in spec.lines for y in line.ys]
+        if not ys_all:
+            plt.title(clean(spec.empty))
+            plt.xticks([], [])
+            plt.yticks([], [])
+            self.refresh()
+            return
+        width = max(self.size.width - 10, 20)
+        xs_all = [x for line in spec.lines for x in line.xs]
+        for line in spec.lines:
+            if not line.xs:
+                continue
+            xs, ys = min_max(line.xs, line.ys, width)
+            label = clean(line.label) if len(spec.lines) > 1 else None
+            plt.plot(xs, ys, marker="braille", color=self._rgb(line.color), label=label)
+        lo, hi = min(ys_all), max(ys_all)
+        if spec.target is not None:
+            lo, hi = min(lo, spec.target), max(hi, spec.target)
+            plt.hline(spec.target, color=self._rgb("success"))
+        if spec.cursor is not None:
+            plt.vline(spec.cursor, color=self._rgb("accent"))
+        for mark in spec.marks:
+            plt.scatter(
+                [mark.x],
+                [mark.y],
+                marker="▲" if mark.up else "▼",
+                color=self._rgb("success" if mark.good else "error"),
+            )
+        pad = (hi - lo) * 0.08 or (abs(hi) * 0.1 or 1.0)
+        lo_y, hi_y = lo - pad, hi + pad
+        if lo >= 0:
+            lo_y = max(lo_y, 0)
+        if spec.ratio and hi <= 1:
+            hi_y = min(hi_y, 1.0)
+        plt.ylim(lo_y, hi_y)
+        yt = nice_ticks(lo_y, hi_y, max(min((self.size.height - 2) // 3, 6), 2))
+        step = yt[1] - yt[0] if len(yt) > 1 else 1.0
+        plt.yticks(yt, [value_label(v, spec.ratio, step) for v in yt])
+        x_lo, x_hi = min(xs_all), max(xs_all)
+        if x_hi == x_lo:
+            x_lo, x_hi = x_lo - 1, x_hi + 1
+        plt.xlim(x_lo, x_hi)
+        count = max(min(self.size.width // 16, 7), 2)
+        xt = _spread(x_lo, x_hi, count)
+        if spec.by_commit:
+            labels = spec.commit_labels
+            idx = sorted({min(max(round(x), 0), len(labels) - 1) for x in xt}) if labels else []
+            plt.xticks(idx, [clean(labels[i]) for i in idx])
+        else:
+            plt.xticks(xt, [_time_label(x, x_hi - x_lo) for x in xt])
+        self.refresh()
