@@ -218,6 +218,12 @@ def compare(
         base_eval = evaluate_commit(repo, rules, cache, base.sha)
     snapshot, notes = _save(repo, engine, rules, cache, base, None if stored else base_eval)
     limits, limit_notes = check_limits(config, selected, current.metrics, engine, explicit=metrics)
+    limited = {limit.metric for limit in config.limits}
+    limit_notes += [
+        f"{m} is not measured on the tree (test runs give it); only a limit on it is checked"
+        for m in selected
+        if m not in current.metrics and m not in limited
+    ]
     added: tuple[Finding, ...] = ()
     removed: tuple[Finding, ...] = ()
     if base_eval is not None and moved:

@@ -157,7 +157,9 @@ def test_a_test_derived_limit_takes_the_latest_test_run(repo, db, capsys):
     code, out, err = check(repo, db, capsys)
     assert (code, out) == (0, "")
     assert err == "note: limit on suite.golden_path.pass_rate: no value stored yet, not checked\n"
-    _store_tests_snapshot(db, repo, {"suite.golden_path.pass_rate": 0.62})
+    _store_tests_snapshot(
+        db, repo, {"suite.golden_path.pass_rate": 0.62, "suite.golden_path.passed": 62.0}
+    )
     code, out, _ = check(repo, db, capsys)
     assert code == 1
     assert out.splitlines()[0] == (
@@ -165,6 +167,12 @@ def test_a_test_derived_limit_takes_the_latest_test_run(repo, db, capsys):
     )
     code, out, _ = check(repo, db, capsys, "--metric", "await_misuse")
     assert (code, out) == (0, "")  # limits of metrics not selected are not checked
+    code, out, err = check(repo, db, capsys, "--metric", "suite.golden_path.passed")
+    assert (code, out) == (0, "")
+    assert err == (
+        "note: suite.golden_path.passed is not measured on the tree (test runs give it); "
+        "only a limit on it is checked\n"
+    )
 
 
 def test_metric_filter_checks_and_prints_only_the_selected_metrics(repo, db, capsys):
