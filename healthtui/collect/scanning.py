@@ -7,12 +7,14 @@ import atexit
 import json
 import multiprocessing
 import os
+import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from healthtui.errors import RepoError
 from healthtui.rules import Evaluation, Finding, RuleEngine
 from healthtui.rules.base import Facts
 from healthtui.rules.paths import is_skipped_dir
@@ -38,18 +40,51 @@ def _extract_items(items: list[tuple[str, bytes]]) -> list[Facts]:
     return [engine.extract(kind, data) for kind, data in items]
 
 
-def _extract_files(root: str, items: list[tuple[str, str]]) -> list[Facts]:
+def _extract_files(items: list[tuple[str, str]], cap: int) -> list[Facts]:
     engine = _worker_engine
     assert engine is not None
-    return [_read_and_extract(engine, root, path, kind) for path, kind in items]
+    return [_read_and_extract(engine, full, kind, cap) for full, kind in items]
 
 
-def _read_and_extract(engine: RuleEngine, root: str, path: str, kind: str) -> Facts:
+_CHUNK = 1 << 16
+
+
+def read_capped(full: str, cap: int) -> bytes | None:
+    """A file's bytes, or None when it holds more than `cap` bytes (then only a chunk is read).
+
+    Most source files take one `read`: a short read is the end of a regular file.
+    """
+    fd = os.open(full, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        with open(os.path.join(root, path), "rb") as fh:
-            data = fh.read(engine.rules.max_file_size + 1)
+        first = min(_CHUNK, cap + 1)
+        data = os.read(fd, first)
+        if len(data) < first:
+            return data
+        if len(data) > cap:
+            return None
+        size = os.fstat(fd).st_size
+        if size > cap:
+            return None
+        parts, total = [data], len(data)
+        while True:
+            more = os.read(fd, max(_CHUNK, size - total + 1))
+            if not more:
+                return b"".join(parts)
+            parts.append(more)
+            total += len(more)
+            if total > cap:
+                return None
+    finally:
+        os.close(fd)
+
+
+def _read_and_extract(engine: RuleEngine, full: str, kind: str, cap: int) -> Facts:
+    try:
+        data = read_capped(full, cap)
     except OSError as exc:
         return {"status": "skipped", "error": f"cannot read: {exc.strerror or exc}"}
+    if data is None:
+        return engine.skipped_facts()
     return engine.extract(kind, data)
 
 
@@ -115,11 +150,10 @@ def extract_many(engine: RuleEngine, items: Sequence[tuple[str, bytes]]) -> list
     return out
 
 
-def walk_worktree(root: Path) -> Iterator[tuple[str, int]]:
-    """(repo-relative path, size) of the regular files under `root`, skipping VCS, virtualenv,
-    cache and build directories (and any directory holding a `pyvenv.cfg`)."""
-    base = os.fspath(root)
-    stack = [("", base)]
+def walk_worktree(root: Path) -> Iterator[tuple[str, str]]:
+    """(repo-relative path, full path) of the regular files under `root`, skipping VCS,
+    virtualenv, cache and build directories (and any directory holding a `pyvenv.cfg`)."""
+    stack = [("", os.fspath(root))]
     while stack:
         rel, full = stack.pop()
         try:
@@ -129,46 +163,71 @@ def walk_worktree(root: Path) -> Iterator[tuple[str, int]]:
             continue
         if rel and any(e.name == "pyvenv.cfg" for e in entries):
             continue
+        prefix = rel + "/" if rel else ""
         for entry in entries:
             name = entry.name
-            path = f"{rel}/{name}" if rel else name
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not is_skipped_dir(name, at_root=not rel):
-                        stack.append((path, entry.path))
+                        stack.append((prefix + name, entry.path))
                 elif entry.is_file(follow_symlinks=False):
-                    yield path, entry.stat(follow_symlinks=False).st_size
+                    yield prefix + name, entry.path
             except OSError:
                 continue
 
 
+def work_tree_root(start: Path, *, search_parents: bool = True) -> Path:
+    """The top of the git work tree at `start` (or above it when `search_parents`).
+
+    One `git rev-parse`: much cheaper than opening the repository, which is all a work-tree scan
+    needs. Raises RepoError outside a repository or in a bare one.
+    """
+    start = Path(start)
+    if not start.is_dir():
+        raise RepoError(f"{start}: no such directory")
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--is-bare-repository", "--show-toplevel"],
+            cwd=start,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise RepoError(f"cannot run git: {exc.strerror or exc}") from None
+    out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if out[:1] == ["true"]:
+        raise RepoError(f"{start}: a bare repository has no work tree; use --rev")
+    if proc.returncode != 0 or len(out) < 2:
+        raise RepoError(f"{start}: not a git repository")
+    top = Path(out[1])
+    if not search_parents and top.resolve() != start.resolve():
+        raise RepoError(f"{start}: not a git repository (its work tree is {top})")
+    return top
+
+
 def scan_worktree(root: Path, engine: RuleEngine) -> Evaluation:
     """Evaluate the rules on the files of a work tree as they are on disk."""
-    root = Path(root)
     evaluator = engine.evaluator()
+    cap = engine.rules.max_file_size
     todo: list[tuple[str, str]] = []
-    total = 0
-    for path, size in walk_worktree(root):
-        kind = engine.kind(path)
-        if kind is None:
-            continue
-        if size > engine.rules.max_file_size:
-            evaluator.update(path, engine.skipped_facts())
-            continue
-        todo.append((path, kind))
-        total += size
-    base = os.fspath(root)
-    if _parallel(len(todo), total):
+    paths: list[str] = []
+    kind_of = engine.kind
+    for path, full in walk_worktree(Path(root)):
+        kind = kind_of(path)
+        if kind is not None:
+            todo.append((full, kind))
+            paths.append(path)
+    if _parallel(len(todo), 0):
         pool = _executor(engine)
         chunks = _chunks(todo, workers() * CHUNKS_PER_WORKER)
-        for chunk, facts in zip(
-            chunks, pool.map(_extract_files, [base] * len(chunks), chunks), strict=True
-        ):
-            for (path, _), f in zip(chunk, facts, strict=True):
-                evaluator.update(path, f)
+        done = 0
+        for facts in pool.map(_extract_files, chunks, [cap] * len(chunks)):
+            for f in facts:
+                evaluator.update(paths[done], f)
+                done += 1
     else:
-        for path, kind in todo:
-            evaluator.update(path, _read_and_extract(engine, base, path, kind))
+        for path, (full, kind) in zip(paths, todo, strict=True):
+            evaluator.update(path, _read_and_extract(engine, full, kind, cap))
     return evaluator.result()
 
 
@@ -206,22 +265,33 @@ def scan_revision(repo: Any, rev: str, engine: RuleEngine) -> Evaluation:
     return evaluator.result()
 
 
-def _selected(evaluation: Evaluation, rules: Iterable[str] | None) -> Iterator[Finding]:
+def _selected(
+    evaluation: Evaluation, rules: Iterable[str] | None, paths: Iterable[str] | None
+) -> Iterator[Finding]:
     wanted = set(rules) if rules is not None else None
-    for path in sorted(evaluation.findings):
-        for f in evaluation.findings[path]:
+    for path in sorted(evaluation.findings if paths is None else set(paths)):
+        for f in evaluation.findings.get(path, ()):
             if wanted is None or f.rule in wanted:
                 yield f
 
 
-def format_text(evaluation: Evaluation, rules: Iterable[str] | None = None) -> Iterator[str]:
-    """`path:line:col: rule-id message` lines, by path then position."""
-    for f in _selected(evaluation, rules):
+def format_text(
+    evaluation: Evaluation,
+    rules: Iterable[str] | None = None,
+    paths: Iterable[str] | None = None,
+) -> Iterator[str]:
+    """`path:line:col: rule-id message` lines, by path then position (optionally only `rules`
+    and `paths`)."""
+    for f in _selected(evaluation, rules, paths):
         detail = f" [{f.detail}]" if f.detail else ""
         yield f"{f.path}:{f.line}:{f.col}: {f.rule} {f.message}{detail}"
 
 
-def format_json(evaluation: Evaluation, rules: Iterable[str] | None = None) -> str:
+def format_json(
+    evaluation: Evaluation,
+    rules: Iterable[str] | None = None,
+    paths: Iterable[str] | None = None,
+) -> str:
     """The findings as a JSON list of objects (path, line, col, rule, message, detail, text)."""
     items = [
         {
@@ -233,6 +303,6 @@ def format_json(evaluation: Evaluation, rules: Iterable[str] | None = None) -> s
             "detail": f.detail,
             "text": f.text,
         }
-        for f in _selected(evaluation, rules)
+        for f in _selected(evaluation, rules, paths)
     ]
     return json.dumps(items, indent=2)

@@ -173,6 +173,7 @@ def _rebuild(rules: RulesConfig, suites_: tuple[Suite, ...], only: tuple[str, ..
 
 
 _EMPTY: tuple[Finding, ...] = ()
+_PLAIN: Facts = {"status": "ok"}
 
 
 @dataclass(eq=False, slots=True)
@@ -209,6 +210,7 @@ class Evaluator:
         self.suite_counter = suites.SuiteCounter(engine.suites)
 
         self.files: dict[str, _File] = {}
+        self.plain: set[str] = set()  # files whose facts are just {"status": "ok"}
         self.resolver = Resolver()
         self.dependents: dict[str, set[str]] = {}
         self.class_copies: dict[str, dict[str, list[list]]] = {}
@@ -236,6 +238,10 @@ class Evaluator:
 
     def update(self, path: str, facts: Facts | None) -> None:
         old = self.files.get(path)
+        if old is None and path in self.plain:
+            if facts == _PLAIN:
+                return
+            self.plain.discard(path)  # it contributed nothing: nothing to undo
         if old is not None and facts is not None and old.facts == facts:
             return
         if old is not None:
@@ -253,6 +259,9 @@ class Evaluator:
             return
         name = basename(path)
         kind = "python" if name.endswith(".py") else "other"
+        if old is None and facts == _PLAIN and name not in markers.CONFIG_NAMES:
+            self.plain.add(path)  # nothing to index or evaluate: it contributes nothing
+            return
         rec = _File(path, facts, kind)
         if old is not None:
             rec.findings, rec.contrib, rec.unreg, rec.all = (

@@ -45,8 +45,15 @@ def is_skipped_dir(name: str, *, at_root: bool) -> bool:
 
 def is_ignored_path(path: str) -> bool:
     """True for files inside skipped directories (see `is_skipped_dir`)."""
-    parts = path.split("/")
-    return any(is_skipped_dir(p, at_root=i == 0) for i, p in enumerate(parts[:-1]))
+    head, sep, _ = path.rpartition("/")
+    if not sep:
+        return False
+    dirs = head.split("/")
+    return (
+        not SKIP_DIRS.isdisjoint(dirs)
+        or dirs[0] in ROOT_SKIP_DIRS
+        or (".egg-info" in head and any(d.endswith(".egg-info") for d in dirs))
+    )
 
 
 def _segment(seg: str) -> str:

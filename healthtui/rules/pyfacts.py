@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,7 @@ AWAITABLE_NAMES = frozenset(
         "Generator",  # @types.coroutine-style generator-based coroutines
     }
 )
+_AWAITABLE_BYTES = tuple(n.encode() for n in sorted(AWAITABLE_NAMES))
 DEPRECATION_CATEGORIES = frozenset({"DeprecationWarning", "PendingDeprecationWarning"})
 
 
@@ -93,11 +95,15 @@ class ExtractOptions:
     regex: tuple[CompiledRegex, ...] = ()
     max_file_size: int = 2_000_000
     _registrar_last: frozenset[str] = field(default=frozenset(), compare=False)
+    _registrar_bytes: tuple[bytes, ...] = field(default=(), compare=False)
     _deprecated_last: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self, "_registrar_last", frozenset(r.rpartition(".")[2] for r in self.registrars)
+        )
+        object.__setattr__(
+            self, "_registrar_bytes", tuple(sorted(r.encode() for r in self._registrar_last))
         )
         object.__setattr__(
             self,
@@ -223,8 +229,9 @@ def _decorator_name(node: ast.AST) -> str | None:
     return ".".join(parts) if parts else None
 
 
-def def_status(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    """a / s / w / u (see module docstring)."""
+def def_status(node: ast.FunctionDef | ast.AsyncFunctionDef, returns: bool = True) -> str:
+    """a / s / w / u (see module docstring); `returns=False`: the file names no awaitable type,
+    so return annotations need no look."""
     for dec in node.decorator_list:
         name = _decorator_name(dec)
         if name is None:
@@ -235,7 +242,7 @@ def def_status(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
             return "u"
     if type(node) is ast.AsyncFunctionDef:
         return "a"
-    if _awaitable_annotation(node.returns):
+    if returns and _awaitable_annotation(node.returns):
         return "w"
     return "s"
 
@@ -264,19 +271,93 @@ def _str_list(node: ast.AST | None) -> list[str] | None:
     return out
 
 
+def hot_lines(data: bytes, needles: Iterable[bytes]) -> list[int] | None:
+    """Sorted numbers of the lines holding any of `needles`, or None when line numbers cannot be
+    told from bytes (a lone '\\r' ends a line for Python)."""
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    offsets: list[int] = []
+    for needle in needles:
+        i = data.find(needle)
+        while i >= 0:
+            offsets.append(i)
+            i = data.find(needle, i + 1)
+    offsets.sort()
+    lines: list[int] = []
+    line, pos = 1, 0
+    for o in offsets:
+        line += data.count(b"\n", pos, o)
+        pos = o
+        lines.append(line)
+    return lines
+
+
 def marker_name(line: str) -> str:
     """A marker's name from its registration line, as pytest parses it (`name(args): text`)."""
     return line.split(":")[0].split("(")[0].strip()
 
 
+# Fields that never hold a node worth visiting (names, flags, operators, expression contexts).
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "name", "module", "level", "is_async", "kind"}
+    | {"type_comment", "conversion", "simple", "tag", "asname", "rest", "kwd_attrs", "lineno"}
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _node_fields(t: type) -> tuple[str, ...]:
+    fields = tuple(
+        f
+        for f in t._fields
+        if f not in _LEAF_FIELDS and not (f == "value" and t in (ast.Constant, ast.MatchSingleton))
+    )
+    if t in (ast.Global, ast.Nonlocal):
+        fields = ()
+    _FIELDS[t] = fields
+    return fields
+
+
+def push_children(node: ast.AST, stack: list) -> None:
+    """Push the child nodes of `node` on `stack` (a faster `ast.iter_child_nodes`; lists such as
+    `Dict.keys` may push None, which callers skip)."""
+    t = type(node)
+    fields = _FIELDS.get(t)
+    if fields is None:
+        fields = _node_fields(t)
+    for f in fields:
+        v = getattr(node, f, None)
+        if v is None:
+            continue
+        if type(v) is list:
+            stack.extend(v)
+        else:
+            stack.append(v)
+
+
+_COMPOUND = (ast.Try, ast.Match, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+_BLOCKS = frozenset({ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith})
+_HEADERS: dict[type, tuple[str, ...]] = {  # the expressions of a compound statement's header
+    ast.If: ("test",),
+    ast.While: ("test",),
+    ast.For: ("target", "iter"),
+    ast.AsyncFor: ("target", "iter"),
+    ast.With: ("items",),
+    ast.AsyncWith: ("items",),
+    ast.Match: ("subject",),
+}
+
+
 class _Scope:
     """A function scope: its local names and directly nested defs (resolved lazily)."""
 
-    __slots__ = ("_defs", "_imports", "_locals", "node", "parent")
+    __slots__ = ("_defs", "_imports", "_locals", "node", "parent", "returns")
 
-    def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, parent):
+    def __init__(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, parent, returns: bool
+    ):
         self.node = node
         self.parent: _Scope | None = parent
+        self.returns = returns
         self._locals: set[str] | None = None
         self._defs: dict[str, str] = {}
         self._imports: dict[str, tuple[str, int]] = {}
@@ -295,6 +376,8 @@ class _Scope:
         stack: list[ast.AST] = list(body)
         while stack:
             n = stack.pop()
+            if n is None:
+                continue
             t = type(n)
             if t is ast.Name:
                 if type(n.ctx) is not ast.Load:  # type: ignore[attr-defined]
@@ -304,7 +387,7 @@ class _Scope:
                 if n.name in defs:  # type: ignore[attr-defined]
                     defs[n.name] = "u"  # type: ignore[attr-defined]
                 else:
-                    defs[n.name] = def_status(n)  # type: ignore[arg-type,attr-defined]
+                    defs[n.name] = def_status(n, self.returns)  # type: ignore[arg-type,attr-defined]
                 stack.extend(n.decorator_list)  # type: ignore[attr-defined]
                 continue
             if t is ast.ClassDef:
@@ -336,7 +419,7 @@ class _Scope:
                 names.add(n.name)  # type: ignore[attr-defined]
             elif t is ast.MatchMapping and n.rest:  # type: ignore[attr-defined]
                 names.add(n.rest)  # type: ignore[attr-defined]
-            stack.extend(ast.iter_child_nodes(n))
+            push_children(n, stack)
         for name in list(defs):
             if name in names or name in imports:
                 defs[name] = "u"
@@ -399,14 +482,14 @@ class PyExtractor:
         self.marks: list[list] = []
         self.registers: list[str] = []
         self.warns = 0
-        self.want_exprs = False
+        self.data = data
+        self.aliases: set[str] = set()  # `from atexit import register as reg`: reg
         self.want_awaits = opts.await_misuse and b"await" in data
         self.want_marks = opts.markers and b"mark" in data
         self.want_registers = opts.markers and b"addinivalue_line" in data
         self.want_warns = opts.deprecated_imports and b"DeprecationWarning" in data
-        self.want_callbacks = opts.async_callback and any(
-            r.encode() in data for r in opts._registrar_last
-        )
+        self.want_callbacks = opts.async_callback and any(r in data for r in opts._registrar_bytes)
+        self.returns = any(n in data for n in _AWAITABLE_BYTES)
         self.want_exprs = (
             self.want_awaits
             or self.want_marks
@@ -442,6 +525,10 @@ class PyExtractor:
                     self.module_binding(st)
                 if ctx.module_level and t in (ast.Assign, ast.AugAssign, ast.AnnAssign):
                     self.pytestmark(st, ctx)
+                if t not in _BLOCKS and t not in _COMPOUND:  # a simple statement
+                    if self.want_exprs:
+                        self.roots.append((st, ctx))
+                    continue
                 loops = ctx.loops
                 if t is ast.For or t is ast.AsyncFor:
                     tgt = st.target  # type: ignore[attr-defined]
@@ -449,14 +536,17 @@ class PyExtractor:
                         tgt = tgt.elts[0]
                     if type(tgt) is ast.Name:
                         loops = {**ctx.loops, tgt.id: st.iter}  # type: ignore[attr-defined]
-                for child in ast.iter_child_nodes(st):
-                    if isinstance(child, ast.stmt):
-                        continue
-                    if isinstance(child, ast.excepthandler | ast.match_case):
+                if self.want_exprs:
+                    for name in _HEADERS.get(t, ()):
+                        value = getattr(st, name)
+                        if type(value) is list:
+                            self.roots.extend((v, ctx) for v in value)
+                        elif value is not None:
+                            self.roots.append((value, ctx))
+                if t in _COMPOUND:
+                    for child in getattr(st, "handlers", None) or getattr(st, "cases", ()):
                         self.handler(child, ctx)
-                    elif self.want_exprs:
-                        self.roots.append((child, ctx))
-                for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                for name in ("body", "orelse", "finalbody"):
                     sub = getattr(st, name, None)
                     if sub and isinstance(sub[0], ast.stmt):
                         inner = (
@@ -467,11 +557,11 @@ class PyExtractor:
                         self.walk(sub, inner if name == "body" else ctx)
 
     def handler(self, node: ast.AST, ctx: _Ctx) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                continue
-            if self.want_exprs:
-                self.roots.append((child, ctx))
+        """An `except` clause or a `case`: its expressions, then its body."""
+        if self.want_exprs:
+            for child in ast.iter_child_nodes(node):
+                if not isinstance(child, ast.stmt):
+                    self.roots.append((child, ctx))
         self.walk(node.body, ctx)  # type: ignore[attr-defined]
 
     def module_binding(self, st: ast.stmt) -> None:
@@ -521,6 +611,8 @@ class PyExtractor:
                 continue
             if mod == "pytest" and st.level == 0 and al.name == "mark":
                 self.mark_names.add(al.asname or "mark")
+            if al.asname and al.name in self.opts._registrar_last:
+                self.aliases.add(al.asname)
             if top:
                 dotted = f"{mod}.{al.name}" if mod else al.name
                 self.bind(al.asname or al.name, ("import", dotted, st.level))
@@ -543,7 +635,7 @@ class PyExtractor:
                 if d is not None:
                     self.roots.append((d, ctx))
         if ctx.scope is None and not _is_overload(st):
-            status = def_status(st)
+            status = def_status(st, self.returns)
             self.add_def(ctx.prefix + st.name, status)
             if ctx.module_level and ctx.cls is None and not ctx.prefix:
                 self.bind(st.name, ("def", status))
@@ -567,7 +659,7 @@ class PyExtractor:
         if self.opts.tests and st.name.startswith("test") and ctx.scope is None:
             if ctx.cls is None and not ctx.prefix:
                 self.test_funcs.append((st.name, st, []))
-        scope = _Scope(st, ctx.scope)
+        scope = _Scope(st, ctx.scope, self.returns)
         inner = _Ctx(scope, ctx.cls, ctx.prefix + st.name + ".<locals>.", False, ctx.loops)
         self.walk(st.body, inner)
 
@@ -593,14 +685,40 @@ class PyExtractor:
 
     # phase 2 -----------------------------------------------------------------------------------
 
+    def needles(self) -> set[bytes]:
+        """Texts one of which the source of every expression phase 2 looks for contains."""
+        out: set[bytes] = set()
+        if self.want_awaits:
+            out.add(b"await")
+        if self.want_marks:
+            out.add(b"mark")
+            out.update(n.encode() for n in self.mark_names)
+        if self.want_registers:
+            out.add(b"addinivalue_line")
+        if self.want_warns:
+            out.add(b"DeprecationWarning")
+        if self.want_callbacks:
+            out.update(self.opts._registrar_bytes)
+            out.update(n.encode() for n in self.aliases)
+        return out
+
     def scan(self) -> None:
         want_awaits, want_marks = self.want_awaits, self.want_marks
         want_calls = self.want_callbacks or self.want_registers or self.want_warns
         Await, Call, Attribute = ast.Await, ast.Call, ast.Attribute
+        hot = hot_lines(self.data, self.needles()) if self.roots else None
         for root, ctx in self.roots:
+            if hot is not None:
+                first = getattr(root, "lineno", None)
+                if first is not None:
+                    i = bisect_left(hot, first)
+                    if i == len(hot) or hot[i] > (root.end_lineno or first):  # type: ignore[attr-defined]
+                        continue  # no needle in its source: nothing to find inside
             stack = [root]
             while stack:
                 n = stack.pop()
+                if n is None:
+                    continue
                 t = type(n)
                 if t is Attribute:
                     if want_marks:
@@ -610,7 +728,7 @@ class PyExtractor:
                         self.awaits_raw.append((n, ctx))  # type: ignore[arg-type]
                 elif t is Call and want_calls:
                     self.call(n, ctx)  # type: ignore[arg-type]
-                stack.extend(ast.iter_child_nodes(n))
+                push_children(n, stack)
 
     def mark_attr(self, n: ast.Attribute) -> None:
         v = n.value
@@ -969,15 +1087,15 @@ class PyExtractor:
                     [*self.site(node), self.ref(call.func, ctx), name, self.lines.text(node.lineno)]
                 )
             if awaits:
-                out["awaits"] = awaits
+                out["awaits"] = sorted(awaits, key=_site_key)
         if self.callbacks:
-            out["callbacks"] = self.callbacks
+            out["callbacks"] = sorted(self.callbacks, key=_site_key)
         if self.imports:
             out["imports"] = self.imports
         if self.warns:
             out["warns"] = self.warns
         if self.marks:
-            out["marks"] = self.marks
+            out["marks"] = sorted(self.marks, key=_site_key)
         if self.registers:
             out["registers"] = sorted(set(self.registers))
         if o.tests and (self.test_funcs or self.class_defs):
@@ -1016,6 +1134,10 @@ def extract_python(data: bytes, opts: ExtractOptions) -> Facts:
         if hits:
             out["rx"] = hits
     return out
+
+
+def _site_key(site: list) -> tuple[int, int]:
+    return site[0], site[1]
 
 
 def _why(exc: BaseException) -> str:

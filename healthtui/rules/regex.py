@@ -7,15 +7,19 @@ decoded as UTF-8 (undecodable bytes replaced), and files that look binary (a NUL
 decided by its `include`/`exclude` globs (see `paths.py`) when findings are evaluated, so the hits
 themselves only depend on the bytes.
 
-Speed: one search over the whole text (MULTILINE) finds candidate lines; each candidate line is
-confirmed with a per-line search, so patterns that would match across a newline never count.
-Patterns whose meaning depends on the start/end of the searched string (`\\A`, `\\Z`, lookaround)
-are searched line by line instead.
+Speed: a bytes prefilter first: when every match of a pattern must contain some literal text
+(`TODO` in `#\\s*TODO`; one of `TODO`/`FIXME` in `TODO|FIXME`), files whose bytes hold none of
+those literals are never decoded or searched. Then one search over the whole text (MULTILINE) finds
+candidate lines; each candidate line is confirmed with a per-line search, so patterns that would
+match across a newline never count. Patterns whose meaning depends on the start/end of the searched
+string (`\\A`, `\\Z`, lookaround) are searched line by line instead.
 """
 
 from __future__ import annotations
 
 import re
+import re._constants as sre
+import re._parser as sre_parse
 from dataclasses import dataclass, field
 
 from healthtui.config import RegexRule
@@ -36,9 +40,11 @@ class CompiledRegex:
     message: str = ""
     _line: re.Pattern = field(init=False, compare=False, repr=False)
     _text: re.Pattern | None = field(init=False, compare=False, repr=False)
+    needles: tuple[bytes, ...] | None = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_line", re.compile(self.pattern))
+        object.__setattr__(self, "needles", required_literals(self.pattern))
         whole = (
             None
             if _CONTEXT_SENSITIVE.search(self.pattern)
@@ -49,6 +55,13 @@ class CompiledRegex:
     @classmethod
     def from_rule(cls, rule: RegexRule) -> CompiledRegex:
         return cls(rule.id, rule.pattern, tuple(rule.include), tuple(rule.exclude), rule.message)
+
+    def may_match(self, data: bytes) -> bool:
+        """False only when no line of `data` can match (none of the required literals occurs)."""
+        needles = self.needles
+        if needles is None:
+            return True
+        return any(n in data for n in needles)
 
     def hits(self, text: str) -> list[list]:
         """[[line, col, text]] of the lines of `text` that match."""
@@ -93,13 +106,77 @@ def binary_prefix(data: bytes) -> bool:
 
 
 def regex_hits(data: bytes, rules: tuple[CompiledRegex, ...]) -> dict[str, list[list]]:
-    text = data.decode("utf-8", "replace")
     out: dict[str, list[list]] = {}
-    for rule in rules:
+    live = [rule for rule in rules if rule.may_match(data)]
+    if not live:
+        return out
+    text = data.decode("utf-8", "replace")
+    for rule in live:
         hits = rule.hits(text)
         if hits:
             out[rule.id] = hits
     return out
+
+
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None))
+
+
+def required_literals(pattern: str) -> tuple[bytes, ...] | None:
+    """UTF-8 texts one of which every match of `pattern` contains, or None when no such set is
+    known (then every file is searched). Case-insensitive patterns get None."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError):  # pragma: no cover - validated by config
+        return None
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    best = _required(list(parsed), 0)
+    if not best:
+        return None
+    if any("\ufffd" in s or not s for s in best):
+        return None
+    try:
+        return tuple(s.encode("utf-8") for s in best)
+    except UnicodeEncodeError:
+        return None
+
+
+def _score(alts: list[str] | None) -> int:
+    return min(len(a) for a in alts) if alts else 0
+
+
+def _required(items: list, depth: int) -> list[str] | None:
+    """The best any-of set of literals that a match of the sequence `items` must contain."""
+    if depth > 20:
+        return None
+    best: list[str] | None = None
+    run: list[str] = []
+
+    def consider(alts: list[str] | None) -> None:
+        nonlocal best
+        if alts and _score(alts) > _score(best):
+            best = alts
+
+    for op, arg in items:
+        if op is sre.LITERAL:
+            run.append(chr(arg))
+            continue
+        consider(["".join(run)] if run else None)
+        run = []
+        if op is sre.SUBPATTERN:
+            _group, add_flags, _del_flags, sub = arg
+            if not add_flags & re.IGNORECASE:
+                consider(_required(list(sub), depth + 1))
+        elif op in _REPEATS and op is not None:
+            low, _high, sub = arg
+            if low >= 1:
+                consider(_required(list(sub), depth + 1))
+        elif op is sre.BRANCH:
+            branches = [_required(list(b), depth + 1) for b in arg[1]]
+            if all(branches):
+                consider([a for b in branches for a in b])  # type: ignore[union-attr]
+    consider(["".join(run)] if run else None)
+    return best
 
 
 class RegexSelector:
