@@ -204,34 +204,45 @@ def _work_tree(env: Env) -> Path | None:
 @cli.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path, exists=True))
 @click.option("--rev", help="Scan a revision from git objects instead of the work tree.")
-@click.option("--rule", "rule_ids", multiple=True, help="Only these rule ids (repeatable).")
+@click.option(
+    "--rule", "rule_ids", multiple=True, help="Only these rule ids (repeatable; runs disabled ones)."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
 def scan(env: Env, path: Path | None, rev: str | None, rule_ids: Sequence[str], fmt: str) -> None:
     """Show the current findings, linter style: `path:line:col: rule-id message`. Writes nothing."""
-    from healthtui.collect.scanning import format_json, format_text, scan_revision, scan_worktree
+    from healthtui.collect import scanning
     from healthtui.rules import RuleEngine
 
     if path is not None and rev is not None:
         raise click.UsageError("give a PATH or --rev, not both")
-    config = env.config
-    if path is not None and env.config_arg is None:
-        repo_root = path if path.is_dir() else path.parent
-        found = load_config(repo_root)
-        config = found if found.source is not None else config
-    engine = RuleEngine(config.rules, config.suites)
+    only_file = path.name if path is not None and not path.is_dir() else None
+    if path is not None and only_file is not None:
+        path = path.parent
+    root = None
+    if rev is None and path is None:  # the work tree, without the cost of opening the repository
+        start = env.repo_arg if env.repo_arg is not None else Path.cwd()
+        root = scanning.work_tree_root(start, search_parents=env.repo_arg is None)
+    if env.config_arg is not None:
+        config = env.config
+    elif rev is None:
+        config = load_config(path if path is not None else root)
+        if config.source is None and path is not None:
+            config = env.config
+    else:
+        config = env.config
+    engine = RuleEngine(config.rules, config.suites, only=tuple(rule_ids) or None)
     if rev is not None:
-        evaluation = scan_revision(env.repo, rev, engine)
+        evaluation = scanning.scan_revision(env.repo, rev, engine)
     else:
-        root = path if path is not None else env.repo.root
-        if path is None and env.repo.bare:
-            raise RepoError(f"{root}: a bare repository has no work tree; use --rev")
-        evaluation = scan_worktree(root, engine)
-    rules = tuple(rule_ids) or None
+        evaluation = scanning.scan_worktree(path if path is not None else root, engine)
+    for note in evaluation.warnings:
+        click.echo(f"note: {note}", err=True)
+    paths = (only_file,) if only_file is not None else None
     if fmt == "json":
-        click.echo(format_json(evaluation, rules=rules))
+        click.echo(scanning.format_json(evaluation, rules=engine.rule_ids, paths=paths))
     else:
-        for line in format_text(evaluation, rules=rules):
+        for line in scanning.format_text(evaluation, rules=engine.rule_ids, paths=paths):
             click.echo(line)
 
 
