@@ -205,7 +205,10 @@ def _work_tree(env: Env) -> Path | None:
 @click.argument("path", required=False, type=click.Path(path_type=Path, exists=True))
 @click.option("--rev", help="Scan a revision from git objects instead of the work tree.")
 @click.option(
-    "--rule", "rule_ids", multiple=True, help="Only these rule ids (repeatable; runs disabled ones)."
+    "--rule",
+    "rule_ids",
+    multiple=True,
+    help="Only these rule ids (repeatable; runs disabled ones).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
