@@ -443,9 +443,9 @@ def demo(env: Env, path: Path | None, no_tui: bool, commits: int, files: int) ->
     started = time.monotonic()
     with workspace.demo_lock(path):
         click.echo(f"demo: building a {commits}-commit migration in {path} …", err=True)
-        built = workspace.rebuild(path, commits=commits, files=files)
         if env.db_arg is not None:
-            workspace.claim_database(env.db_arg, built.repo)
+            workspace.claim_database(env.db_arg, workspace.repo_dir(path))
+        built = workspace.rebuild(path, commits=commits, files=files)
         # The demo never writes into $HEALTHTUI_DB: only an explicit --db moves its database.
         db_path = env.db_arg or built.repo / ".git" / DB_NAME
         repo_env = Env(built.repo, db_path, None, env.verbose)

@@ -54,6 +54,11 @@ def is_demo(path: Path) -> bool:
     return (path / MARKER).is_file()
 
 
+def repo_dir(path: Path) -> Path:
+    """Where the repository of a demo built at `path` lives."""
+    return Path(path).absolute() / "repo"
+
+
 def _check_replaceable(path: Path) -> None:
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise HealthError(f"{path}: not a directory; give a new or empty directory for the demo")
@@ -132,7 +137,7 @@ def rebuild(path: Path, **options) -> Demo:
     shutil.rmtree(old, ignore_errors=True)
     return replace(
         built,
-        repo=path / built.repo.name,
+        repo=repo_dir(path),
         reports=tuple(replace(r, path=path / r.path.relative_to(staging)) for r in built.reports),
     )
 
