@@ -44,7 +44,7 @@ from healthtui.rules.pyfacts import ExtractOptions, extract_python
 from healthtui.rules.regex import CompiledRegex, RegexSelector
 from healthtui.rules.resolution import FileIndex, Resolver
 
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 UNPARSEABLE = "unparseable_files"
 SKIPPED = "skipped_files"
 

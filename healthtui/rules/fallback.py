@@ -189,6 +189,7 @@ def extract_fallback(data: bytes, opts: ExtractOptions, why: str, line: int = 1)
         if opts.markers and "mark" in code:
             for mm in _MARK.finditer(code):
                 raw_marks.append((lineno, indent + 1, mm.group(1), mm.group(2), text_of))
+        if opts.markers and mark_names and "." in code:
             for mm in _MARK_ALIAS.finditer(code):
                 raw_marks.append((lineno, indent + 1, "", mm.group(1) + "." + mm.group(2), text_of))
         if code.startswith("@"):

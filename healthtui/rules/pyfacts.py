@@ -7,7 +7,8 @@ Facts of a Python file (keys are omitted when empty):
   status is "a" (async def), "s" (plain def), "w" (plain def annotated to return an awaitable),
   "u" (unknown: decorated by something that may change what it returns, or defined twice
   differently). Functions nested in functions are not importable and only resolve in-file.
-- `classes`: [[qualname, line, col, [base refs], text]] for every class (nested ones dotted).
+- `classes`: [[qualname, line, col, [base refs], text]] for every class statement (nested ones
+  dotted; a name defined twice appears twice, the last one is what the module binds).
 - `exports`: {name: [dotted, level]}: module-level import bindings, followed for re-exports.
 - `awaits`: [[line, col, ref, name, text]]: `await <call>` sites; `ref` says how the callee resolves:
   ["r", status, qualname] resolved in this file; ["q", dotted, level] an imported/qualified name
@@ -465,7 +466,7 @@ class PyExtractor:
         self.opts = opts
         self.lines = lines
         self.defs: dict[str, str] = {}
-        self.classes: list[list] = []
+        self.class_sites: list[tuple[str, ast.ClassDef]] = []  # every class statement, in order
         self.class_defs: dict[str, ast.ClassDef] = {}
         self.class_bases: dict[str, list[ast.AST]] = {}
         self.binds: dict[str, tuple] = {}
@@ -670,6 +671,7 @@ class PyExtractor:
         qual = ctx.prefix + st.name
         if ctx.scope is None:
             self.class_defs[qual] = st
+            self.class_sites.append((qual, st))
             self.class_bases[qual] = list(st.bases)
             if ctx.module_level and ctx.cls is None and not ctx.prefix:
                 self.bind(st.name, ("class",))
@@ -1065,7 +1067,7 @@ class PyExtractor:
                 out["exports"] = exports
         if o.await_misuse or o.async_callback or o.classes:
             classes = []
-            for qual, node in self.class_defs.items():
+            for qual, node in self.class_sites:
                 bases = [r for b in node.bases if (r := self.base_ref(b)) is not None]
                 classes.append([qual, *self.site(node), bases, self.lines.text(node.lineno)])
             if classes:

@@ -3,7 +3,7 @@
 A line is a run of bytes ending in '\\n' (a '\\r' before it stays part of the line, as in grep); a
 line with several matches counts once; the finding's column is the first match's. Files are
 decoded as UTF-8 (undecodable bytes replaced), and files that look binary (a NUL byte in the first
-8000 bytes, git's own test) are skipped, as `git grep` skips them. Which files a rule looks at is
+8000 bytes, git's own test) are skipped, as `git grep -I` skips them. Which files a rule looks at is
 decided by its `include`/`exclude` globs (see `paths.py`) when findings are evaluated, so the hits
 themselves only depend on the bytes.
 
@@ -102,7 +102,7 @@ class CompiledRegex:
 
 def binary_prefix(data: bytes) -> bool:
     """git's binary test: a NUL byte in the first 8000 bytes."""
-    return b"\x00" in data[:8000]
+    return data.find(b"\x00", 0, 8000) >= 0
 
 
 def regex_hits(data: bytes, rules: tuple[CompiledRegex, ...]) -> dict[str, list[list]]:
