@@ -20,6 +20,7 @@ DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DEFAULT_AUTHOR = ("Ada Lovelace", "ada@example.com")
 
 _SHA = re.compile(r"[0-9a-f]{40}")
+_PLAIN_PATH = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # needs no escapes inside quotes
 # Variables that would point git at another repository, index or work tree than the one we build.
 _REDIRECTING_ENV = (
     "GIT_DIR",
@@ -68,6 +69,8 @@ def _path_bytes(path: str | bytes) -> bytes:
 
 def _quote_path(raw: bytes) -> bytes:
     """C-style quote a path for fast-import, so any byte (space, newline, non-UTF-8) survives."""
+    if _PLAIN_PATH.fullmatch(raw):
+        return b'"' + raw + b'"'
     out = bytearray(b'"')
     for byte in raw:
         if byte in (0x22, 0x5C):

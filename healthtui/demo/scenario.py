@@ -463,6 +463,8 @@ class Story:
         # Filler modules that gain their await call sites / legacy import during the early weeks.
         self.pending_awaits: list[tuple[str, int]] = []
         self.pending_legacy: list[str] = []
+        self.filler_sites = 0  # await sites ever given to filler modules
+        self.filler_legacy = 0  # filler modules ever given a legacy import
         self.unmigrated_filler: list[str] = []
         self.todo_filler: list[str] = []
         self.growth_pool = list(GROWTH_MODULES)
@@ -603,8 +605,10 @@ class Story:
             self.filler[path] = module
             if module.await_sites:
                 self.unfixed_filler.append(path)
+                self.filler_sites += module.await_sites
             if module.legacy:
                 self.unmigrated_filler.append(path)
+                self.filler_legacy += 1
             if module.todo:
                 self.todo_filler.append(path)
         for folder in seen_dirs:
@@ -662,9 +666,8 @@ class Story:
         for module in self.modules.values():
             total += len(module.sites)
             unfixed += sum(not site.fixed for site in module.sites)
-        for module in self.filler.values():
-            total += module.await_sites
-            unfixed += module.await_sites if not module.awaits_fixed else 0
+        total += self.filler_sites
+        unfixed += sum(self.filler[path].await_sites for path in self.unfixed_filler)
         return total, unfixed
 
     def _new_module(self, path: str, title: str) -> ServiceModule:
@@ -887,6 +890,7 @@ class Story:
         for path, sites in self.pending_awaits[:share]:
             self.filler[path].await_sites = sites
             self.unfixed_filler.append(path)
+            self.filler_sites += sites
             self.touch(path)
         del self.pending_awaits[:share]
         area = module.stem.replace("_", " ")
@@ -922,6 +926,7 @@ class Story:
         for path in self.pending_legacy[:share]:
             self.filler[path].legacy = True
             self.unmigrated_filler.append(path)
+            self.filler_legacy += 1
             self.touch(path)
         del self.pending_legacy[:share]
         return f"Show connection state in {module.stem.replace('_', ' ')}"
@@ -980,7 +985,7 @@ class Story:
     def _event_migrate(self) -> str:
         story = [m for m in self.modules.values() if any(not i.migrated for i in m.legacy)]
         total = sum(len(m.legacy) for m in self.modules.values())
-        total += sum(1 for m in self.filler.values() if m.legacy)
+        total += self.filler_legacy
         remaining = sum(1 for m in story for i in m.legacy if not i.migrated)
         remaining += len(self.unmigrated_filler)
         left = self.migrate_events_left

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 PACKAGE = "acme_service"
 LEGACY_MODULE = "acme_service.legacy.websocket_core"
@@ -103,7 +104,7 @@ class FillerModule:
     todo: bool = False
     revision: int = 0
 
-    @property
+    @cached_property
     def class_name(self) -> str:
         """Unique in the tree: qualified by the module's folder, so filler never looks duplicated."""
         relative = self.path.removeprefix(f"{PACKAGE}/").removesuffix(".py")
