@@ -427,8 +427,20 @@ def check(env: Env, against, rev, metrics, fmt) -> None:
     "An earlier demo there is replaced.",
 )
 @click.option("--no-tui", is_flag=True, help="Build and collect, print where things are, and stop.")
-@click.option("--commits", type=click.IntRange(min=10), default=60, show_default=True)
-@click.option("--files", type=click.IntRange(min=0), default=150, show_default=True)
+@click.option(
+    "--commits",
+    type=click.IntRange(min=10),
+    default=60,
+    show_default=True,
+    help="Commits on main's first-parent line.",
+)
+@click.option(
+    "--files",
+    type=click.IntRange(min=0),
+    default=150,
+    show_default=True,
+    help="Extra generated modules, to try a big tree.",
+)
 @click.pass_obj
 def demo(env: Env, path: Path | None, no_tui: bool, commits: int, files: int) -> None:
     """Build a realistic demo migration, backfill it, ingest its reports and open the dashboard."""
