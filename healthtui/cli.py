@@ -213,39 +213,36 @@ def _work_tree(env: Env) -> Path | None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
 def scan(env: Env, path: Path | None, rev: str | None, rule_ids: Sequence[str], fmt: str) -> None:
-    """Show the current findings, linter style: `path:line:col: rule-id message`. Writes nothing."""
+    """Show the current findings, linter style: `path:line:col: rule-id message`. Writes nothing.
+
+    PATH (a file or directory) limits the output to findings under it; the whole work tree holding
+    it is still read, so names resolve across the project.
+    """
     from healthtui.collect import scanning
     from healthtui.rules import RuleEngine
 
     if path is not None and rev is not None:
         raise click.UsageError("give a PATH or --rev, not both")
-    only_file = path.name if path is not None and not path.is_dir() else None
-    if path is not None and only_file is not None:
-        path = path.parent
-    root = None
-    if rev is None and path is None:  # the work tree, without the cost of opening the repository
+    under = None
+    if rev is not None:
+        root = None
+    elif path is not None:  # the work tree holding PATH (names resolve across it), shown for PATH
+        root, under = scanning.scan_root(path)
+    else:  # the work tree, found without the cost of opening the repository
         start = env.repo_arg if env.repo_arg is not None else Path.cwd()
         root = scanning.work_tree_root(start, search_parents=env.repo_arg is None)
-    if env.config_arg is not None:
-        config = env.config
-    elif rev is None:
-        config = load_config(path if path is not None else root)
-        if config.source is None and path is not None:
-            config = env.config
-    else:
-        config = env.config
+    config = env.config if env.config_arg is not None or root is None else load_config(root)
     engine = RuleEngine(config.rules, config.suites, only=tuple(rule_ids) or None)
-    if rev is not None:
+    if root is None:
         evaluation = scanning.scan_revision(env.repo, rev, engine)
     else:
-        evaluation = scanning.scan_worktree(path if path is not None else root, engine)
+        evaluation = scanning.scan_worktree(root, engine)
     for note in evaluation.warnings:
         click.echo(f"note: {note}", err=True)
-    paths = (only_file,) if only_file is not None else None
     if fmt == "json":
-        click.echo(scanning.format_json(evaluation, rules=engine.rule_ids, paths=paths))
+        click.echo(scanning.format_json(evaluation, rules=engine.rule_ids, under=under))
     else:
-        for line in scanning.format_text(evaluation, rules=engine.rule_ids, paths=paths):
+        for line in scanning.format_text(evaluation, rules=engine.rule_ids, under=under):
             click.echo(line)
 
 

@@ -265,12 +265,28 @@ def scan_revision(repo: Any, rev: str, engine: RuleEngine) -> Evaluation:
     return evaluator.result()
 
 
+def scan_root(path: Path) -> tuple[Path, str | None]:
+    """(directory to scan, repo-relative path to show findings under) for `scan PATH`: the git
+    work tree holding PATH, or PATH itself (its directory, for a file) outside any repository."""
+    path = Path(path)
+    start = path if path.is_dir() else path.parent
+    try:
+        root = work_tree_root(start)
+    except RepoError:
+        return start, None if path.is_dir() else path.name
+    rel = path.resolve().relative_to(root.resolve()).as_posix()
+    return root, None if rel == "." else rel
+
+
 def _selected(
-    evaluation: Evaluation, rules: Iterable[str] | None, paths: Iterable[str] | None
+    evaluation: Evaluation, rules: Iterable[str] | None, under: str | None
 ) -> Iterator[Finding]:
     wanted = set(rules) if rules is not None else None
-    for path in sorted(evaluation.findings if paths is None else set(paths)):
-        for f in evaluation.findings.get(path, ()):
+    prefix = under.rstrip("/") + "/" if under else ""
+    for path in sorted(evaluation.findings):
+        if under and path != under and not path.startswith(prefix):
+            continue
+        for f in evaluation.findings[path]:
             if wanted is None or f.rule in wanted:
                 yield f
 
@@ -278,11 +294,11 @@ def _selected(
 def format_text(
     evaluation: Evaluation,
     rules: Iterable[str] | None = None,
-    paths: Iterable[str] | None = None,
+    under: str | None = None,
 ) -> Iterator[str]:
-    """`path:line:col: rule-id message` lines, by path then position (optionally only `rules`
-    and `paths`)."""
-    for f in _selected(evaluation, rules, paths):
+    """`path:line:col: rule-id message` lines, by path then position (optionally only `rules`,
+    and only the file or directory `under`)."""
+    for f in _selected(evaluation, rules, under):
         detail = f" [{f.detail}]" if f.detail else ""
         yield f"{f.path}:{f.line}:{f.col}: {f.rule} {f.message}{detail}"
 
@@ -290,7 +306,7 @@ def format_text(
 def format_json(
     evaluation: Evaluation,
     rules: Iterable[str] | None = None,
-    paths: Iterable[str] | None = None,
+    under: str | None = None,
 ) -> str:
     """The findings as a JSON list of objects (path, line, col, rule, message, detail, text)."""
     items = [
@@ -303,6 +319,6 @@ def format_json(
             "detail": f.detail,
             "text": f.text,
         }
-        for f in _selected(evaluation, rules, paths)
+        for f in _selected(evaluation, rules, under)
     ]
     return json.dumps(items, indent=2)

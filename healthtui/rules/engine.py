@@ -455,8 +455,8 @@ class Evaluator:
             if self.on_unparseable and rec.kind == "python":
                 bad = status == "fallback"
                 why = facts.get("error", "cannot parse")
-                line, text = facts.get("line", 1), facts.get("text", "")
-                site = Finding(path, line, 1, UNPARSEABLE, text, f"{why} (read line by line)")
+                line, col, text = facts.get("line", 1), facts.get("col", 1), facts.get("text", "")
+                site = Finding(path, line, col, UNPARSEABLE, text, f"{why} (read line by line)")
                 set_rule(UNPARSEABLE, [site] if bad else [])
             if self.on_deprecated and rec.kind == "python":
                 set_rule(

@@ -150,9 +150,11 @@ def _def_status(is_async: bool, decorators: list[str], header: str) -> str:
     return "s"
 
 
-def extract_fallback(data: bytes, opts: ExtractOptions, why: str, line: int = 1) -> Facts:
-    """Facts of an unparseable Python file (see module docstring); `why` and `line` say what
-    stopped the parser. Never raises."""
+def extract_fallback(
+    data: bytes, opts: ExtractOptions, why: str, line: int = 1, col: int = 1
+) -> Facts:
+    """Facts of an unparseable Python file (see module docstring); `why`, `line` and `col` say
+    what stopped the parser. Never raises."""
     text = decode_source(data).replace("\x00", " ")
     original = split_lines(text)
     masked = split_lines(_mask(text))
@@ -285,6 +287,8 @@ def extract_fallback(data: bytes, opts: ExtractOptions, why: str, line: int = 1)
 
     line = max(1, min(line, len(original)))
     out: Facts = {"status": "fallback", "error": why, "line": line}
+    if 1 < col <= len(original[line - 1]) + 1:
+        out["col"] = col
     if original[line - 1].strip():
         out["text"] = original[line - 1].strip()[:MAX_TEXT]
     if opts.await_misuse or opts.async_callback:

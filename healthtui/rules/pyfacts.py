@@ -1118,8 +1118,10 @@ def extract_python(data: bytes, opts: ExtractOptions) -> Facts:
         except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
             from healthtui.rules.fallback import extract_fallback
 
-            line = (exc.lineno or 1) if isinstance(exc, SyntaxError) else 1
-            out = extract_fallback(data, opts, _why(exc), line)
+            syntax = isinstance(exc, SyntaxError)
+            line = (exc.lineno or 1) if syntax else 1  # type: ignore[attr-defined]
+            col = (exc.offset or 1) if syntax else 1  # type: ignore[attr-defined]
+            out = extract_fallback(data, opts, _why(exc), line, col)
         else:
             try:
                 ex = PyExtractor(data, opts, Lines(data))

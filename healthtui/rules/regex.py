@@ -110,7 +110,7 @@ def regex_hits(data: bytes, rules: tuple[CompiledRegex, ...]) -> dict[str, list[
     live = [rule for rule in rules if rule.may_match(data)]
     if not live:
         return out
-    text = data.decode("utf-8", "replace")
+    text = data.decode("utf-8-sig", "replace")  # a BOM is not a character of the first line
     for rule in live:
         hits = rule.hits(text)
         if hits:
