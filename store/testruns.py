@@ -2,8 +2,10 @@
 
 One `TestRun` per report (unique by content hash), linked to a commit and saying how the link was
 made (`option`, `metadata`, `head`). Each `TestResult` keeps its per-stage outcomes, markers, suite
-membership, crash location, a normalized failure `signature` and a code `fingerprint` (the test file
-plus everything that is not another test file, at the run's commit).
+membership and a code `fingerprint` (the test file plus the code that is not another test file, at
+the run's commit); a failed or errored test also gets a `TestFailure` with its crash location and a
+normalized failure `signature`. Results are written with one executemany per run: ingesting a
+report must cost about as much as reading it.
 
 Flaky means: the same test, under the same fingerprint (no code change that could matter to it),
 both passed and failed. That covers two runs on one commit and flips across commits that left the
@@ -22,7 +24,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import Index, and_, delete, exists, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    Index,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel
 
@@ -31,7 +44,6 @@ from store.snapshots import storable
 
 PASSED = "passed"
 FAILING = ("failed", "error")
-_FAILING_ROWS = text("signature IS NOT NULL")
 
 
 class TestRun(SQLModel, table=True):
@@ -63,25 +75,18 @@ class TestRun(SQLModel, table=True):
 
 
 class TestResult(SQLModel, table=True):
-    """One test of one run."""
+    """One test of one run: outcome and stages only, so a run of thousands of tests stays a
+    cheap bulk insert. What a failure says lives in `TestFailure`."""
 
     __test__ = False
     __tablename__ = "test_result"
     __table_args__ = (
         Index("ix_test_result_run", "run_id", "outcome"),
-        Index("ix_test_result_nodeid", "nodeid", "fingerprint", "outcome"),
-        Index(
-            "ix_test_result_failing",
-            "signature",
-            "run_id",
-            sqlite_where=_FAILING_ROWS,
-            postgresql_where=_FAILING_ROWS,
-        ),
+        Index("ix_test_result_nodeid", "nodeid"),
     )
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="test_run.id", ondelete="CASCADE")
     nodeid: str
-    path: str  # the test file, repository-relative
     outcome: str
     duration: float = 0.0
     setup_outcome: str = ""
@@ -92,10 +97,25 @@ class TestResult(SQLModel, table=True):
     teardown_duration: float = 0.0
     keywords: str = ""  # markers and class names, space-separated
     suites: str = ""  # " a b " (padded so `LIKE '% a %'` finds one)
+    fingerprint: str = ""
+
+
+class TestFailure(SQLModel, table=True):
+    """A failed or errored test of one run: where it crashed and its normalized signature."""
+
+    __test__ = False
+    __tablename__ = "test_failure"
+    __table_args__ = (Index("ix_test_failure_nodeid", "nodeid", "fingerprint"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="test_run.id", index=True, ondelete="CASCADE")
+    nodeid: str
+    path: str = ""  # the test file, repository-relative
+    outcome: str = "failed"
+    stage: str = ""  # "setup", "call" or "teardown"
     message: str = ""
     crash_path: str = ""
     crash_line: int | None = None
-    signature: str | None = None  # set for failed and error outcomes only
+    signature: str = Field(index=True)
     fingerprint: str = ""
 
 
@@ -398,9 +418,7 @@ def has_test_run(session: Session, *, content_hash: str) -> bool:
 
 
 _RESULT_COLUMNS = (
-    "run_id",
     "nodeid",
-    "path",
     "outcome",
     "duration",
     "setup_outcome",
@@ -411,12 +429,31 @@ _RESULT_COLUMNS = (
     "teardown_duration",
     "keywords",
     "suites",
+    "fingerprint",
+)
+_FAILURE_COLUMNS = (
+    "nodeid",
+    "path",
+    "outcome",
+    "stage",
     "message",
     "crash_path",
     "crash_line",
     "signature",
     "fingerprint",
 )
+_BATCH = 20_000
+
+
+def _failed_stage(r: TestResultInput) -> str:
+    for stage, outcome in (
+        ("setup", r.setup_outcome),
+        ("call", r.call_outcome),
+        ("teardown", r.teardown_outcome),
+    ):
+        if outcome == "failed":
+            return stage
+    return ""
 
 
 def _text(value: str) -> str:
@@ -424,17 +461,21 @@ def _text(value: str) -> str:
 
 
 def _insert_many(
-    session: Session, table: type[SQLModel], columns: Sequence[str], rows: list
+    session: Session, table: type[SQLModel], columns: Sequence[str], rows: list, *, run_id: int
 ) -> None:
-    """executemany straight through the DB-API cursor with a statement compiled for the session's
-    dialect: for runs of thousands of tests the ORM's per-row parameter handling costs more than
-    the database's insert itself."""
+    """executemany straight through the DB-API cursor, with a statement compiled once for the
+    session's dialect and the run id written into it: for runs of thousands of tests the ORM's
+    per-row parameter handling costs more than the database's insert itself."""
     if not rows:
         return
     conn = session.connection()
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+    stmt = insert(table).inline().values(run_id=literal_column(str(int(run_id))))
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
+    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.params)
+    if set(names) != set(columns):
+        raise ValueError(f"{table.__tablename__}: columns {sorted(names)} != {sorted(columns)}")
     if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup or ()]
+        order = [columns.index(name) for name in names]
         if order != list(range(len(columns))):
             rows = [tuple(row[i] for i in order) for row in rows]
     else:
@@ -463,33 +504,40 @@ def record_test_run(
     run_id = row.id
     assert run_id is not None
     batch: list[tuple] = []
+    failures: list[tuple] = []
+    padded: dict[tuple[str, ...], str] = {(): ""}
+    join = " ".join
     for r in results:
-        batch.append(
-            (
-                run_id,
-                _text(r.nodeid),
-                _text(r.path),
-                r.outcome,
-                r.duration,
-                r.setup_outcome,
-                r.setup_duration,
-                r.call_outcome,
-                r.call_duration,
-                r.teardown_outcome,
-                r.teardown_duration,
-                _text(" ".join(r.keywords)),
-                _text(f" {' '.join(r.suites)} ") if r.suites else "",
-                _text(r.message),
-                _text(r.crash_path),
-                r.crash_line,
-                r.signature,
-                r.fingerprint,
+        (nodeid, path, outcome, duration, so, sd, co, cd, do, dd, kws, groups, *failure, fp) = r
+        if not nodeid.isascii():
+            nodeid = storable(nodeid)
+        keywords = join(kws)
+        if not keywords.isascii():
+            keywords = storable(keywords)
+        member_of = padded.get(groups)
+        if member_of is None:
+            member_of = padded[groups] = _text(f" {join(groups)} ")
+        batch.append((nodeid, outcome, duration, so, sd, co, cd, do, dd, keywords, member_of, fp))
+        if outcome in FAILING or failure[3] is not None:
+            message, crash_path, crash_line, signature = failure
+            failures.append(
+                (
+                    nodeid,
+                    _text(path),
+                    outcome,
+                    _failed_stage(r),
+                    _text(message),
+                    _text(crash_path),
+                    crash_line,
+                    signature or "",
+                    fp,
+                )
             )
-        )
-        if len(batch) >= 20_000:
-            _insert_many(session, TestResult, _RESULT_COLUMNS, batch)
+        if len(batch) >= _BATCH:
+            _insert_many(session, TestResult, _RESULT_COLUMNS, batch, run_id=run_id)
             batch = []
-    _insert_many(session, TestResult, _RESULT_COLUMNS, batch)
+    _insert_many(session, TestResult, _RESULT_COLUMNS, batch, run_id=run_id)
+    _insert_many(session, TestFailure, _FAILURE_COLUMNS, failures, run_id=run_id)
     sigs = {s.signature: s for s in signatures}
     if sigs:
         known = set()
@@ -564,7 +612,7 @@ def record_test_run(
 
 def delete_test_run(session: Session, *, run_id: int) -> None:
     """Remove one run and its rows (signatures are shared and stay)."""
-    for model in (TestResult, TestCollectionError, TestWarning, TestSuiteResult):
+    for model in (TestResult, TestFailure, TestCollectionError, TestWarning, TestSuiteResult):
         session.execute(delete(model).where(model.run_id == run_id))
     session.execute(delete(TestRun).where(TestRun.id == run_id))
 
@@ -641,17 +689,6 @@ def _suites_of(padded: str) -> tuple[str, ...]:
     return tuple(padded.split())
 
 
-def _failed_stage(r: TestResult) -> str:
-    for stage, outcome in (
-        ("setup", r.setup_outcome),
-        ("call", r.call_outcome),
-        ("teardown", r.teardown_outcome),
-    ):
-        if outcome == "failed":
-            return stage
-    return ""
-
-
 def latest_failures(
     session: Session, *, run_id: int | None = None, suite: str | None = None, limit: int = 200
 ) -> tuple[TestResultRow, ...]:
@@ -659,7 +696,14 @@ def latest_failures(
     rid = _resolve_run(session, run_id)
     if rid is None:
         return ()
-    q = select(TestResult).where(TestResult.run_id == rid, TestResult.outcome.in_(FAILING))
+    q = (
+        select(TestResult, TestFailure)
+        .outerjoin(
+            TestFailure,
+            and_(TestFailure.run_id == TestResult.run_id, TestFailure.nodeid == TestResult.nodeid),
+        )
+        .where(TestResult.run_id == rid, TestResult.outcome.in_(FAILING))
+    )
     if suite is not None:
         q = q.where(TestResult.suites.contains(f" {suite} ", autoescape=True))
     q = q.order_by(TestResult.nodeid).limit(limit)
@@ -668,14 +712,14 @@ def latest_failures(
             nodeid=r.nodeid,
             outcome=r.outcome,
             duration=r.duration,
-            message=r.message,
-            crash_path=r.crash_path,
-            crash_line=r.crash_line,
-            signature=r.signature,
+            message=f.message if f else "",
+            crash_path=f.crash_path if f else "",
+            crash_line=f.crash_line if f else None,
+            signature=(f.signature or None) if f else None,
             suites=_suites_of(r.suites),
-            when=_failed_stage(r),
+            when=f.stage if f else "",
         )
-        for r in session.execute(q).scalars()
+        for r, f in session.execute(q)
     )
 
 
@@ -687,15 +731,15 @@ def failure_clusters(
     current_run = _resolve_run(session, run_id)
     rows = session.execute(
         select(
-            TestResult.signature,
-            TestResult.nodeid,
-            TestResult.run_id,
+            TestFailure.signature,
+            TestFailure.nodeid,
+            TestFailure.run_id,
             TestRun.created_at,
             Commit.sha,
         )
-        .join(TestRun, TestRun.id == TestResult.run_id)
+        .join(TestRun, TestRun.id == TestFailure.run_id)
         .join(Commit, Commit.id == TestRun.commit_id)
-        .where(TestResult.signature.is_not(None))
+        .where(TestFailure.signature != "")
     ).all()
     per_sig: dict[str, dict] = {}
     for sig, nodeid, rid, created, sha in rows:
@@ -772,15 +816,13 @@ def collection_errors(
 
 def flaky_pairs(session: Session) -> set[tuple[str, str]]:
     """(node id, fingerprint) pairs that both passed and failed."""
-    passing = aliased(TestResult)
     rows = session.execute(
-        select(TestResult.nodeid, TestResult.fingerprint)
+        select(TestFailure.nodeid, TestFailure.fingerprint)
         .where(
-            TestResult.signature.is_not(None),
             exists().where(
-                passing.nodeid == TestResult.nodeid,
-                passing.fingerprint == TestResult.fingerprint,
-                passing.outcome == PASSED,
+                TestResult.nodeid == TestFailure.nodeid,
+                TestResult.fingerprint == TestFailure.fingerprint,
+                TestResult.outcome == PASSED,
             ),
         )
         .distinct()
@@ -1026,8 +1068,8 @@ def commit_test_stats(
         )
     ).scalar_one()
     signatures = session.execute(
-        select(func.count(TestResult.signature.distinct())).where(
-            TestResult.run_id == rid, TestResult.signature.is_not(None)
+        select(func.count(TestFailure.signature.distinct())).where(
+            TestFailure.run_id == rid, TestFailure.signature != ""
         )
     ).scalar_one()
     deselected = session.execute(select(TestRun.deselected).where(TestRun.id == rid)).scalar_one()

@@ -15,16 +15,20 @@ whose numbers it changes (its own, and those where a test just turned out flaky)
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -39,8 +43,12 @@ from healthtui.rules import RuleEngine
 from healthtui.rules import suites as suite_rules
 from healthtui.rules.paths import compile_globs, display_module, is_test_file
 from store import testruns as tr
+from store.commits import commit_ids
 
 MAX_REPORT_BYTES = 100 * 1024 * 1024
+# Below this many characters the `tests` array is decoded in one go (the C scanner shares its
+# keys across elements, which is faster); above it, one element at a time to bound memory.
+STREAM_ABOVE = 16 * 1024 * 1024
 PROBLEM_SOURCE = "report"
 
 # Report metadata keys that name the commit the tests ran on, most specific first (compared
@@ -234,8 +242,48 @@ def _syntax_error(text: str, pos: int, message: str) -> ReportError:
     return ReportError(f"invalid JSON at line {line} column {col}: {message}{hint}")
 
 
+_FINITE = 1e308
+_NO_KEYWORDS: list[str] = []
+_new = tuple.__new__  # builds a NamedTuple from a ready tuple, skipping its Python-level __new__
+
+
 def _reduce_test(t: Any, n: int) -> _Test:
-    """One `tests` element, checked, as a compact record (stdout, logs, tracebacks dropped)."""
+    """One `tests` element as a compact record (stdout, logs, tracebacks dropped). The common
+    shape is checked inline; anything else goes through `_reduce_test_checked`, which names
+    what is wrong."""
+    if type(t) is dict:
+        get = t.get
+        nodeid, outcome, keywords = get("nodeid"), get("outcome"), get("keywords", _NO_KEYWORDS)
+        s, c, d = get("setup"), get("call"), get("teardown")
+        try:
+            if (
+                type(nodeid) is str
+                and type(outcome) is str
+                and type(keywords) is list
+                and type(s) is dict
+                and outcome not in _FAILING
+            ):
+                so, sd = s["outcome"], s["duration"]
+                co, cd = (c["outcome"], c["duration"]) if c is not None else ("", 0.0)
+                do, dd = (d["outcome"], d["duration"]) if d is not None else ("", 0.0)
+                if (
+                    type(so) is str
+                    and type(co) is str
+                    and type(do) is str
+                    and type(sd) is float
+                    and type(cd) is float
+                    and type(dd) is float
+                    and -_FINITE < sd < _FINITE
+                    and -_FINITE < cd < _FINITE
+                    and -_FINITE < dd < _FINITE
+                ):
+                    return _new(_Test, (nodeid, outcome, keywords, so, sd, co, cd, do, dd, None))
+        except (KeyError, TypeError):
+            pass
+    return _reduce_test_checked(t, n)
+
+
+def _reduce_test_checked(t: Any, n: int) -> _Test:
     if type(t) is not dict:
         raise _wrong(f"tests[{n}]", "an object", t)
     nodeid = t.get("nodeid")
@@ -309,10 +357,10 @@ def _reduce_collectors(value: Any) -> list[_Collector]:
         c = _obj(c, where)
         items = []
         for j, item in enumerate(_list(_get(c, "result", where), f"{where}.result")):
-            item = _obj(item, f"{where}.result[{j}]")
-            items.append(
-                (_str(item, "nodeid", f"{where}.result[{j}]"), item.get("deselected") is True)
-            )
+            nodeid = item.get("nodeid") if type(item) is dict else None
+            if type(nodeid) is not str:
+                _str(_obj(item, f"{where}.result[{j}]"), "nodeid", f"{where}.result[{j}]")
+            items.append((nodeid, item.get("deselected") is True))
         longrepr = c.get("longrepr", "")
         if type(longrepr) is not str:
             raise _wrong(f"{where}.longrepr", "a string", longrepr)
@@ -345,8 +393,9 @@ def _reduce_summary(value: Any) -> dict[str, int]:
     return summary
 
 
-def parse_report(data: bytes) -> ParsedReport:
-    """Parse and check one report; raises ReportError with a one-line reason."""
+def parse_report(data: bytes, *, stream_above: int = STREAM_ABOVE) -> ParsedReport:
+    """Parse and check one report; raises ReportError with a one-line reason. Reports longer
+    than `stream_above` characters have their `tests` decoded one element at a time."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -380,10 +429,15 @@ def parse_report(data: bytes) -> ParsedReport:
                 if key == "tests" and text.startswith("[", i):
                     tests = []
                     seen_tests = True
-                    i = ws(text, i + 1).end()
-                    if text.startswith("]", i):
-                        i += 1
+                    if end <= stream_above:
+                        whole, i = scan(text, i)
+                        tests = [_reduce_test(t, n) for n, t in enumerate(whole)]
+                        del whole
+                        i = ws(text, i).end()
+                    elif text.startswith("]", ws(text, i + 1).end()):
+                        i = ws(text, i + 1).end() + 1
                     else:
+                        i = ws(text, i + 1).end()
                         append = tests.append
                         n = 0
                         while True:
@@ -465,8 +519,10 @@ _E_LINE = re.compile(r"^E\s+(.*\S)", re.M)
 
 def normalize_message(text: str) -> str:
     """A failure message with what varies between runs replaced: temp paths, addresses, numbers."""
-    text = _TMP_PATH.sub("<tmp>", text)
-    text = _HEX.sub("0x?", text)
+    if "/" in text or "\\" in text:
+        text = _TMP_PATH.sub("<tmp>", text)
+    if "0x" in text:
+        text = _HEX.sub("0x?", text)
     return _NUMBER.sub("N", text)
 
 
@@ -753,6 +809,49 @@ class _Built:
     suites: list[tr.SuiteCountsInput]
 
 
+class _Failures:
+    """Messages, crash locations and normalized signatures of a run's failures."""
+
+    def __init__(self, tree: _Tree, locator: _Locator):
+        self.tree, self.locator = tree, locator
+        self._signatures: dict[str, tr.SignatureInput] = {}
+        self._frames: dict[tuple[str, int | None], str] = {}
+
+    def frame(self, crash_path: str, line: int | None) -> str:
+        """The crash frame: its file and source line (numbers stripped), so a cluster survives
+        edits that move the line; the line number when the source is not in the repository."""
+        key = (crash_path, line)
+        found = self._frames.get(key)
+        if found is None:
+            source = self.tree.source_line(crash_path, line) if crash_path else ""
+            if source:
+                found = f"{crash_path}: {normalize_message(source)}"
+            elif crash_path and crash_path not in self.tree.blobs and line is not None:
+                found = f"{crash_path}:{line}"
+            else:
+                found = crash_path
+            self._frames[key] = found
+        return found
+
+    def add(self, f: _Failure) -> tuple[str, str, str]:
+        """(message, crash path, signature) of one failing test."""
+        exception, first = _exception_and_message(f)
+        message = f"{exception}: {first}" if exception and first else exception or first
+        crash_path = self.locator.repo_path(f.path) if f.path else ""
+        frame = self.frame(crash_path, f.line)
+        normalized = normalize_message(first)
+        key = f"{exception}\0{normalized}\0{frame}\0{f.stage}"
+        signature = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        if signature not in self._signatures:
+            self._signatures[signature] = tr.SignatureInput(
+                signature=signature, exception=exception, message=normalized, crash=frame
+            )
+        return message[:MAX_MESSAGE], crash_path, signature
+
+    def signatures(self) -> list[tr.SignatureInput]:
+        return list(self._signatures.values())
+
+
 def _noise(locator: _Locator, path: str, root_name: str) -> frozenset[str]:
     """Keywords every test of a file carries that say nothing: its directories and file name."""
     parts = set(path.split("/"))
@@ -774,96 +873,124 @@ def _build(
     matcher = _SuiteMatcher(config.suites)
     inventory = _Inventory(config, tree)
     counts = {s.name: _SuiteCounts() for s in config.suites}
-    run_counts: Counter[str] = Counter()
     root_name = locator.root.rstrip("/").rpartition("/")[2]
-    fingerprints: dict[str, str] = {}
-    noise_of: dict[str, frozenset[str]] = {}
-    signatures: dict[str, tr.SignatureInput] = {}
+    suite_markers = frozenset(mk for _, marks in matcher.markers for mk in marks)
+    files: dict[str, tuple[str, str, frozenset[str], tuple[str, ...], str]] = {}
+    failures = _Failures(tree, locator)
     results: list[tr.TestResultInput] = []
-    file_of = locator.file_of
-    seen_files: set[str] = set()
-    for t in report.tests:
-        path = file_of(t.nodeid)
-        fp = fingerprints.get(path)
-        if fp is None:
-            fp = fingerprints[path] = tree.fingerprint(path)
-            noise_of[path] = _noise(locator, path, root_name)
-            seen_files.add(path)
-        noise = noise_of[path]
-        name = t.nodeid.rpartition("::")[2]
-        keywords = tuple(k for k in t.keywords if k not in noise and k != name)
-        suites = matcher.of(path, t.keywords)
-        outcome = t.outcome
-        run_counts[outcome] += 1
-        attr = _COUNTED.get(outcome)
-        if attr is not None:
-            for s in suites:
-                c = counts[s]
-                setattr(c, attr, getattr(c, attr) + 1)
-        message = crash_path = ""
-        crash_line = signature = None
-        f = t.failure
-        if f is not None:
-            exception, first = _exception_and_message(f)
-            message = f"{exception}: {first}" if exception and first else exception or first
-            crash_path = locator.repo_path(f.path) if f.path else ""
-            crash_line = f.line
-            source = tree.source_line(crash_path, crash_line) if crash_path else ""
-            frame = f"{crash_path}: {normalize_message(source)}" if source else crash_path
-            if not source and crash_path and crash_path not in tree.blobs:
-                frame = f"{crash_path}:{crash_line}"
-            normalized = normalize_message(first)
-            key = f"{exception}\0{normalized}\0{frame}\0{f.stage}"
-            signature = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-            if signature not in signatures:
-                signatures[signature] = tr.SignatureInput(
-                    signature=signature, exception=exception, message=normalized, crash=frame
-                )
-        results.append(
-            tr.TestResultInput(
-                t.nodeid,
+    append = results.append
+    result = tr.TestResultInput
+    prefix = locator.prefix
+    for nodeid, outcome, kws, so, sd, co, cd, do, dd, f in report.tests:
+        name = nodeid.partition("::")[0]
+        info = files.get(name)
+        if info is None:
+            path = prefix + name
+            info = files[name] = (
                 path,
-                outcome,
-                t.setup_duration + t.call_duration + t.teardown_duration,
-                t.setup_outcome,
-                t.setup_duration,
-                t.call_outcome,
-                t.call_duration,
-                t.teardown_outcome,
-                t.teardown_duration,
-                keywords,
-                suites,
-                message[:MAX_MESSAGE],
-                crash_path,
-                crash_line,
-                signature,
-                fp,
+                tree.fingerprint(path),
+                _noise(locator, path, root_name),
+                matcher.by_path(path),
+                name.rpartition("/")[2],
+            )
+        path, fp, noise, suites, base = info
+        # pytest lists a test's keywords as: its name, its markers and classes, then its file
+        # and directories; the slice keeps the middle without a per-keyword test.
+        try:
+            end = kws.index(base)
+        except ValueError:
+            keywords = [k for k in kws if k not in noise]
+        else:
+            keywords = kws[1:end] if nodeid.endswith(kws[0]) else kws[:end]
+        if keywords:
+            if "pytestmark" in keywords:
+                keywords = [k for k in keywords if k != "pytestmark"]
+            try:
+                "".join(keywords)
+            except TypeError:
+                raise _wrong(f"tests ({nodeid}).keywords", "a list of strings", kws) from None
+            if suite_markers and not suite_markers.isdisjoint(kws):
+                suites = matcher.of(path, kws)
+        if f is None:
+            append(
+                _new(
+                    result,
+                    (
+                        nodeid,
+                        path,
+                        outcome,
+                        sd + cd + dd,
+                        so,
+                        sd,
+                        co,
+                        cd,
+                        do,
+                        dd,
+                        keywords,
+                        suites,
+                        "",
+                        "",
+                        None,
+                        None,
+                        fp,
+                    ),
+                )
+            )
+            continue
+        message, crash_path, signature = failures.add(f)
+        append(
+            _new(
+                result,
+                (
+                    nodeid,
+                    path,
+                    outcome,
+                    sd + cd + dd,
+                    so,
+                    sd,
+                    co,
+                    cd,
+                    do,
+                    dd,
+                    keywords,
+                    suites,
+                    message,
+                    crash_path,
+                    f.line,
+                    signature,
+                    fp,
+                ),
             )
         )
-
-    collector_ids = {c.nodeid for c in report.collectors}
-    ran = {t.nodeid for t in report.tests}
-    deselected = 0
-    collected_files: set[str] = set(seen_files)
-    for c in report.collectors:
-        for nodeid, was_deselected in c.items:
-            if nodeid in collector_ids:
-                continue
-            path = file_of(nodeid)
-            collected_files.add(path)
-            if was_deselected:
-                deselected += 1
-                continue
-            if nodeid in ran:
-                continue
-            marks = inventory.markers_of(path, nodeid) if matcher.markers else ()
-            for s in matcher.of(path, marks):
-                counts[s].not_run += 1
+    run_counts: Counter[str] = Counter()
+    for (suites, outcome), n in Counter(map(itemgetter(11, 2), results)).items():
+        run_counts[outcome] += n
+        attr = _COUNTED.get(outcome)
+        if attr is not None:
+            for name in suites:
+                c = counts[name]
+                setattr(c, attr, getattr(c, attr) + n)
+    summary = report.summary
+    failed = [c for c in report.collectors if c.outcome == FAILED]
+    deselected = summary.get("deselected", 0)
+    collected_files = {info[0] for info in files.values()}
+    if failed or summary.get("collected", 0) - deselected > len(report.tests):
+        collector_ids = {c.nodeid for c in report.collectors}
+        ran = {t.nodeid for t in report.tests}
+        for c in report.collectors:
+            for nodeid, was_deselected in c.items:
+                if nodeid in collector_ids:
+                    continue
+                path = locator.file_of(nodeid)
+                collected_files.add(path)
+                if was_deselected or nodeid in ran:
+                    continue
+                marks = inventory.markers_of(path, nodeid) if matcher.markers else ()
+                for name in matcher.of(path, marks):
+                    counts[name].not_run += 1
 
     errors: list[tr.CollectionErrorInput] = []
-    for c in report.collectors:
-        if c.outcome != FAILED:
-            continue
+    for c in failed:
         kind, cause, message = classify_collection_error(c.longrepr)
         errors.append(
             tr.CollectionErrorInput(nodeid=c.nodeid, kind=kind, cause=cause, message=message)
@@ -878,7 +1005,6 @@ def _build(
                     counts[suite].expected_missing += n
 
     warnings = _warnings(report.warnings, locator)
-    summary = report.summary
     run = tr.TestRunInput(
         commit_id=commit_id,
         content_hash=content_hash,
@@ -897,7 +1023,7 @@ def _build(
         xpassed=run_counts[XPASSED],
         total=len(report.tests),
         collected=summary.get("collected", len(report.tests)),
-        deselected=summary.get("deselected", deselected),
+        deselected=deselected,
         collection_errors=len(errors),
     )
     suites = [
@@ -915,7 +1041,7 @@ def _build(
         )
         for s in config.suites
     ]
-    return _Built(run, results, list(signatures.values()), errors, warnings, suites)
+    return _Built(run, results, failures.signatures(), errors, warnings, suites)
 
 
 def _warnings(items: Sequence[_Warning], locator: _Locator) -> list[tr.WarningInput]:
@@ -1094,24 +1220,36 @@ class _Context:
             rel = os.path.relpath(os.path.realpath(report.root), os.path.realpath(self.repo.root))
             if rel != "." and not rel.startswith(".."):
                 prefix = rel.replace(os.sep, "/") + "/"
-        files = _report_files(report)
+        files = _report_files(report, limit=64)
         if top is None and files:
             prefix = _guess_prefix(files, tree.blobs)
         if files and not any(prefix + f in tree.blobs for f in files):
-            sample = sorted(files)[0]
-            raise ReportError(
-                f"from a different repository: none of its {len(files)} test files "
-                f"(e.g. {sample}) is in {self.repo.root} at {tree.sha[:12]}"
-            )
+            files = _report_files(report)
+            if not any(prefix + f in tree.blobs for f in files):
+                raise ReportError(
+                    f"from a different repository: none of its {len(files)} test files "
+                    f"(e.g. {min(files)}) is in {self.repo.root} at {tree.sha[:12]}"
+                )
         return _Locator(report.root, prefix)
 
 
-def _report_files(report: ParsedReport) -> set[str]:
-    files = {t.nodeid.partition("::")[0] for t in report.tests}
+def _report_files(report: ParsedReport, limit: int | None = None) -> set[str]:
+    """The test files a report names (the first `limit` of them, if given)."""
+    files: set[str] = set()
+    last = None
     for c in report.collectors:
         if c.nodeid.endswith(".py") or "::" in c.nodeid:
             files.add(c.nodeid.partition("::")[0])
-    return {f for f in files if f and f != "."}
+    for t in report.tests:
+        name = t[0].partition("::")[0]
+        if name != last:
+            last = name
+            files.add(name)
+            if limit is not None and len(files) >= limit:
+                break
+    files.discard("")
+    files.discard(".")
+    return files
 
 
 def _guess_prefix(files: set[str], blobs: dict[str, str]) -> str:
@@ -1143,13 +1281,38 @@ def _record_problems(engine: Engine, errors: Sequence[tuple[Path | str, str]]) -
 
 
 def _commit_id(session: Any, repo: GitRepo, sha: str) -> int:
-    known = store.commits_by_sha(session, shas=[sha])
+    """The stored commit's id; a commit not stored yet (off the branch, or before the first
+    collect) is added, off the first-parent line."""
+    known = commit_ids(session, shas=[sha])
+    if sha in known:
+        return known[sha]
     info = store.repository_info(session)
     rid = store.ensure_repository(
         session, root=str(repo.root), name=repo.name, branch=info.branch if info else None
     )
-    commit = known.get(sha) or repo.commit_info(sha)
-    return store.upsert_commits(session, repository_id=rid, commits=[commit])[sha]
+    return store.upsert_commits(session, repository_id=rid, commits=[repo.commit_info(sha)])[sha]
+
+
+_gc_lock = threading.Lock()
+_gc_state = {"holders": 0, "enable": False}
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a report becomes rows: they hold no cycles, and
+    collecting again and again while the heap only grows costs about a third of the parse."""
+    with _gc_lock:
+        if _gc_state["holders"] == 0:
+            _gc_state["enable"] = gc.isenabled()
+            gc.disable()
+        _gc_state["holders"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["holders"] -= 1
+            if _gc_state["holders"] == 0 and _gc_state["enable"]:
+                gc.enable()
 
 
 def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None:
@@ -1158,6 +1321,13 @@ def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None
     with store.read_session(ctx.engine) as s:
         if tr.has_test_run(s, content_hash=content_hash):
             return None
+    with _gc_paused():
+        return _store_report(ctx, data, label, content_hash)
+
+
+def _store_report(
+    ctx: _Context, data: bytes, label: str, content_hash: str
+) -> IngestedReport | None:
     report = parse_report(data)
     sha, link_source = ctx.link(report)
     tree = ctx.tree(sha)
