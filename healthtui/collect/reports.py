@@ -237,7 +237,8 @@ def _decode_error(text: str, exc: json.JSONDecodeError | StopIteration, pos: int
 def _syntax_error(text: str, pos: int, message: str) -> ReportError:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    truncated = not text.rstrip().endswith("}")
+    ran_out = pos >= len(text) - 512 or message.startswith("Unterminated")
+    truncated = ran_out and not text.rstrip().endswith("}")
     hint = " (the file is truncated)" if truncated else ""
     return ReportError(f"invalid JSON at line {line} column {col}: {message}{hint}")
 
@@ -508,7 +509,7 @@ def parse_report(data: bytes, *, stream_above: int = STREAM_ABOVE) -> ParsedRepo
 
 _TMP_PATH = re.compile(
     r"(?:[A-Za-z]:)?(?:[\\/][\w.@~-]+)*?[\\/](?:pytest-of-[^\\/\s'\"]+[\\/]pytest-\d+|"
-    r"tmp|temp|Temp|TEMP|var[\\/]folders|private[\\/]var[\\/]folders)(?:[\\/][^\s'\"]*)?"
+    r"tmp|temp|Temp|TEMP|var[\\/]folders|private[\\/]var[\\/]folders)(?:[\\/][^\s'\"()\[\],]*)?"
 )
 _HEX = re.compile(r"\b0x[0-9a-fA-F]+\b")
 _NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -522,7 +523,7 @@ def normalize_message(text: str) -> str:
     if "/" in text or "\\" in text:
         text = _TMP_PATH.sub("<tmp>", text)
     if "0x" in text:
-        text = _HEX.sub("0x?", text)
+        text = _HEX.sub("<addr>", text)
     return _NUMBER.sub("N", text)
 
 
@@ -607,9 +608,16 @@ class _Locator:
     repository paths; paths outside the tests' root keep a short, recognizable form."""
 
     def __init__(self, root: str, prefix: str):
+        self.windows = "\\" in root
         self.root = root.replace("\\", "/").rstrip("/") + "/"
         self.prefix = prefix
-        self.windows = "\\" in root
+        # the checkout the tests ran in: the root minus the directory it is in the repository
+        inner = prefix.rstrip("/")
+        self.checkout = (
+            self.root[: -len(inner) - 1]
+            if inner and self.root.endswith(f"/{inner}/")
+            else self.root
+        )
 
     def file_of(self, nodeid: str) -> str:
         return self.prefix + nodeid.partition("::")[0]
@@ -619,6 +627,8 @@ class _Locator:
             path = path.replace("\\", "/")
         if path.startswith(self.root):
             return self.prefix + path[len(self.root) :]
+        if path.startswith(self.checkout):
+            return path[len(self.checkout) :]
         if path and not path.startswith(("/", "..")) and ":" not in path[:3] and "<" not in path:
             return self.prefix + path
         for marker in ("/site-packages/", "/dist-packages/"):
@@ -704,7 +714,7 @@ _SYNTAX_AT = re.compile(r'File "([^"]+)", line (\d+)')
 
 def classify_collection_error(longrepr: str) -> tuple[str, str, str]:
     """(kind, cause, one-line message) of a collection error: "marker" (the unregistered name),
-    "import" (the missing module), "syntax" (file:line) or "other"."""
+    "import" (the missing module), "syntax" (file:line, as pytest printed the file) or "other"."""
     found = _MARKER_ERROR.search(longrepr)
     if found:
         return "marker", found.group(1), found.group(0)
@@ -717,7 +727,7 @@ def classify_collection_error(longrepr: str) -> tuple[str, str, str]:
     found = _SYNTAX.search(longrepr)
     if found:
         at = _SYNTAX_AT.findall(longrepr)
-        cause = f"{at[-1][0].replace(os.sep, '/').rpartition('/')[2]}:{at[-1][1]}" if at else ""
+        cause = f"{at[-1][0]}:{at[-1][1]}" if at else ""
         return "syntax", cause, f"{found.group(1)}: {found.group(2).strip()}"[:MAX_MESSAGE]
     e_lines = _E_LINE.findall(longrepr)
     message = _first_line(e_lines[-1] if e_lines else longrepr) or "collection failed"
@@ -992,6 +1002,9 @@ def _build(
     errors: list[tr.CollectionErrorInput] = []
     for c in failed:
         kind, cause, message = classify_collection_error(c.longrepr)
+        if kind == "syntax" and cause:
+            where, _, line = cause.rpartition(":")
+            cause = f"{locator.repo_path(where)}:{line}"
         errors.append(
             tr.CollectionErrorInput(nodeid=c.nodeid, kind=kind, cause=cause, message=message)
         )
@@ -1155,7 +1168,7 @@ def _read(path: Path, max_bytes: int) -> bytes:
 
 
 def _too_big(size: int, limit: int) -> str:
-    return f"too large ({size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB)"
+    return f"too large ({size / 2**20:.1f} MiB; the limit is {limit / 2**20:g} MiB)"
 
 
 def metadata_commit(environment: dict[str, Any]) -> tuple[str, str] | None:
