@@ -1223,14 +1223,14 @@ class _Context:
     def locate(self, report: ParsedReport, tree: _Tree) -> _Locator:
         """Where the report's root sits in the repository; raises if the report is not ours."""
         top = _git_toplevel(report.root)
-        if top is not None and not _same_repository(top, self.repo):
+        if top is not None and not (_same_repository(top, self.repo) or self._shares_history(top)):
             raise ReportError(
                 f"from a different repository: its root {report.root} is in {top}, "
                 f"not {self.repo.root}"
             )
         prefix = ""
-        if top is not None and not self.repo.bare:
-            rel = os.path.relpath(os.path.realpath(report.root), os.path.realpath(self.repo.root))
+        if top is not None:
+            rel = os.path.relpath(os.path.realpath(report.root), os.path.realpath(top))
             if rel != "." and not rel.startswith(".."):
                 prefix = rel.replace(os.sep, "/") + "/"
         files = _report_files(report, limit=64)
@@ -1244,6 +1244,16 @@ class _Context:
                     f"(e.g. {min(files)}) is in {self.repo.root} at {tree.sha[:12]}"
                 )
         return _Locator(report.root, prefix)
+
+    def _shares_history(self, top: Path) -> bool:
+        """Whether the work tree the tests ran in is another clone of this repository: its
+        HEAD is a commit this repository has."""
+        try:
+            with GitRepo.open(top, search_parents=False) as other:
+                head = other.head_sha()
+            return head is not None and self.repo.resolve(head) == head
+        except RepoError:
+            return False
 
 
 def _report_files(report: ParsedReport, limit: int | None = None) -> set[str]:

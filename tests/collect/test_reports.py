@@ -842,3 +842,34 @@ def test_run_tests_reports_a_timeout_and_a_missing_command(suite: Suite5, engine
     with store.read_session(engine) as s:
         subjects = {p.subject for p in store.recent_problems(s)}
     assert subjects == {"test_command"}
+
+
+def test_collect_ingests_config_globs_and_runs_the_tests(
+    suite: Suite5, tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """A second clone of the project: reports made in the first one still belong here."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(suite.repo), str(clone)], check=True)
+    (clone / "ci-reports").mkdir()
+    (clone / "ci-reports" / "r5.json").write_bytes(suite.reports["R5"].read_bytes())
+    command = [sys.executable, "-m", "pytest", "-p", "pytest_jsonreport.plugin", "-q"]
+    command += ["-p", "no:cacheprovider", "tests/test_misc.py"]
+    (clone / "healthtui.toml").write_text(
+        f'reports = ["ci-reports/*.json"]\ntest_command = {json.dumps(command)}\n'
+    )
+    for key in [k for k in os.environ if k.startswith("PYTEST_") or k.lower() in COMMIT_KEYS]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    db = tmp_path / "cli.db"
+    assert main(["--repo", str(clone), "--db", str(db), "collect", "-q", "--run-tests"]) == 0
+    engine = store.open_engine(db)
+    try:
+        with store.read_session(engine) as s:
+            runs = sorted((r.path, r.link_source, r.sha, r.total) for r in tr.test_runs(s))
+    finally:
+        engine.dispose()
+    assert runs == [
+        (str(clone / "ci-reports" / "r5.json"), "metadata", suite.commits[2], 12),
+        ("test_command", "head", suite.commits[2], 3),
+    ]
