@@ -242,8 +242,9 @@ def scan(env: Env, path: Path | None, rev: str | None, rule_ids: Sequence[str], 
     if fmt == "json":
         click.echo(scanning.format_json(evaluation, rules=engine.rule_ids, under=under))
     else:
-        for line in scanning.format_text(evaluation, rules=engine.rule_ids, under=under):
-            click.echo(line)
+        text = "\n".join(scanning.format_text(evaluation, rules=engine.rule_ids, under=under))
+        if text:
+            click.echo(text)
 
 
 @cli.command()

@@ -6,8 +6,6 @@ errors name the file, the dotted key and what is wrong, and surface as `ConfigEr
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -96,6 +94,9 @@ class RulesConfig:
 
     def key(self) -> str:
         """A stable hash of everything that changes findings: part of the cache and snapshot keys."""
+        import hashlib  # here: loading it costs a scan's startup time, and only keys need it
+        import json
+
         blob = json.dumps(asdict(self), sort_keys=True, default=list).encode()
         return hashlib.sha1(blob).hexdigest()[:16]
 

@@ -4,20 +4,22 @@ processes for big batches), evaluate, and format findings linter-style. Writes n
 from __future__ import annotations
 
 import atexit
+import errno
 import json
-import multiprocessing
 import os
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from healthtui.errors import RepoError
 from healthtui.rules import Evaluation, Finding, RuleEngine
 from healthtui.rules.base import Facts
 from healthtui.rules.paths import is_skipped_dir
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, ProcessPoolExecutor
 
 # Below these, extraction runs in-process: starting workers costs more than it saves.
 MIN_PARALLEL_ITEMS = 400
@@ -40,13 +42,20 @@ def _extract_items(items: list[tuple[str, bytes]]) -> list[Facts]:
     return [engine.extract(kind, data) for kind, data in items]
 
 
-def _extract_files(items: list[tuple[str, str]], cap: int) -> list[Facts]:
+def _extract_files(items: list[tuple[str, str]], cap: int) -> list[Facts | None]:
     engine = _worker_engine
     assert engine is not None
     return [_read_and_extract(engine, full, kind, cap) for full, kind in items]
 
 
 _CHUNK = 1 << 16
+# Never follow a symlink (git lists the link, not its target) nor wait on a FIFO.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+)
 
 
 def read_capped(full: str, cap: int) -> bytes | None:
@@ -54,7 +63,7 @@ def read_capped(full: str, cap: int) -> bytes | None:
 
     Most source files take one `read`: a short read is the end of a regular file.
     """
-    fd = os.open(full, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(full, _OPEN_FLAGS)
     try:
         first = min(_CHUNK, cap + 1)
         data = os.read(fd, first)
@@ -78,14 +87,21 @@ def read_capped(full: str, cap: int) -> bytes | None:
         os.close(fd)
 
 
-def _read_and_extract(engine: RuleEngine, full: str, kind: str, cap: int) -> Facts:
+def _read_and_extract(engine: RuleEngine, full: str, kind: str, cap: int) -> Facts | None:
+    """Facts of one work-tree file; None when it is not a regular file (any more): deleted since it
+    was listed, a symlink, a directory (a submodule)."""
     try:
         data = read_capped(full, cap)
     except OSError as exc:
+        if exc.errno in _NOT_A_FILE:
+            return None
         return {"status": "skipped", "error": f"cannot read: {exc.strerror or exc}"}
     if data is None:
         return engine.skipped_facts()
     return engine.extract(kind, data)
+
+
+_NOT_A_FILE = frozenset({errno.ENOENT, errno.ELOOP, errno.EISDIR, errno.ENOTDIR, errno.ENXIO})
 
 
 def workers() -> int:
@@ -101,6 +117,9 @@ def _executor(engine: RuleEngine) -> Executor:
     Workers are forked when this is the only thread (cheap: they inherit the engine); from a
     threaded caller (e.g. a TUI worker) they are started with `forkserver`, which is safe there.
     """
+    import multiprocessing  # here: a small scan should not pay for importing it
+    from concurrent.futures import ProcessPoolExecutor
+
     global _pool
     with _pool_lock:
         pid = os.getpid()
@@ -205,29 +224,105 @@ def work_tree_root(start: Path, *, search_parents: bool = True) -> Path:
     return top
 
 
+# One git thread: this process reads and searches the files git names on the other core(s).
+_GREP = ("-c", "grep.threads=1", "grep", "-l", "-z", "-F", "--untracked", "--no-color")
+
+
+class _GitPaths:
+    """The NUL-separated paths a git command prints in `root` (relative to it), yielded while it
+    runs so their files are read as git goes on. `ok` afterwards: git could tell (exit status 0,
+    or 1 for `git grep` finding nothing)."""
+
+    def __init__(self, root: Path, *args: str | bytes):
+        self.root, self.args = root, args
+        self.ok = False
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            proc = subprocess.Popen(
+                ["git", *self.args],
+                cwd=self.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return
+        assert proc.stdout is not None
+        seen: set[str] = set()
+        rest = b""
+        with proc:
+            while chunk := proc.stdout.read1(1 << 16):
+                *done, rest = (rest + chunk).split(b"\x00")
+                for raw in done:
+                    path = raw.decode("utf-8", "surrogateescape")
+                    if path and path not in seen:
+                        seen.add(path)
+                        yield path
+        self.ok = proc.returncode in (0, 1) and not rest
+
+
+def worktree_files(root: Path) -> list[str] | None:
+    """The files git sees under `root`: tracked and untracked, without ignored ones (as `check`
+    reads them). None outside a git work tree."""
+    listing = _GitPaths(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    paths = list(listing)
+    return paths if listing.ok else None
+
+
 def scan_worktree(root: Path, engine: RuleEngine) -> Evaluation:
-    """Evaluate the rules on the files of a work tree as they are on disk."""
-    evaluator = engine.evaluator()
+    """Evaluate the rules on the files of a work tree as they are on disk.
+
+    Inside a git work tree the files are the ones git sees (tracked and untracked, minus ignored
+    ones, as `check` reads them); elsewhere every regular file below `root` outside virtualenv,
+    cache and build directories. When only regex rules run and each needs some literal text,
+    `git grep -F` picks the files holding one (the bytes prefilter), and only those are read,
+    while git searches on.
+    """
+    root = Path(root)
+    base = os.fspath(root)
     cap = engine.rules.max_file_size
+    kind_of = engine.kind
+    needles = engine.regex_needles()
+    if needles:
+        evaluator = engine.evaluator()
+        patterns = [arg for n in needles for arg in (b"-e", n)]
+        grep = _GitPaths(root, *_GREP, *patterns)
+        for path in grep:
+            kind = kind_of(path)
+            if kind is not None:
+                facts = _read_and_extract(engine, os.path.join(base, path), kind, cap)
+                if facts is not None:
+                    evaluator.update(path, facts)  # regex-only: evaluated at once
+        if grep.ok:
+            return evaluator.result()
+    listed = worktree_files(root)
+    entries: Iterable[tuple[str, str]] = (
+        walk_worktree(root)
+        if listed is None
+        else ((path, os.path.join(base, path)) for path in listed)
+    )
+    evaluator = engine.evaluator()
     todo: list[tuple[str, str]] = []
     paths: list[str] = []
-    kind_of = engine.kind
-    for path, full in walk_worktree(Path(root)):
+    for path, full in entries:
         kind = kind_of(path)
         if kind is not None:
             todo.append((full, kind))
             paths.append(path)
-    if _parallel(len(todo), 0):
+    if engine.parses_python and _parallel(len(todo), 0):  # else reading dominates: no pool
         pool = _executor(engine)
         chunks = _chunks(todo, workers() * CHUNKS_PER_WORKER)
         done = 0
-        for facts in pool.map(_extract_files, chunks, [cap] * len(chunks)):
-            for f in facts:
-                evaluator.update(paths[done], f)
+        for facts_list in pool.map(_extract_files, chunks, [cap] * len(chunks)):
+            for facts in facts_list:
+                if facts is not None:
+                    evaluator.update(paths[done], facts)
                 done += 1
     else:
         for path, (full, kind) in zip(paths, todo, strict=True):
-            evaluator.update(path, _read_and_extract(engine, full, kind, cap))
+            facts = _read_and_extract(engine, full, kind, cap)
+            if facts is not None:
+                evaluator.update(path, facts)
     return evaluator.result()
 
 

@@ -10,11 +10,11 @@ an update only re-evaluates what it can affect:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 from healthtui.config import RulesConfig, Suite
@@ -24,7 +24,6 @@ from healthtui.rules import (
     await_misuse,
     deprecated_imports,
     duplicate_classes,
-    fallback,
     markers,
     suites,
 )
@@ -40,7 +39,7 @@ from healthtui.rules.paths import (
     module_parts,
     parent_dirs,
 )
-from healthtui.rules.pyfacts import ExtractOptions, extract_python
+from healthtui.rules.pyfacts import FALLBACK_VERSION, ExtractOptions, extract_python
 from healthtui.rules.regex import CompiledRegex, RegexSelector
 from healthtui.rules.resolution import FileIndex, Resolver
 
@@ -54,7 +53,7 @@ BUILTIN_RULES: dict[str, int] = {
     deprecated_imports.ID: deprecated_imports.VERSION,
     markers.ID: markers.VERSION,
     duplicate_classes.ID: duplicate_classes.VERSION,
-    UNPARSEABLE: fallback.VERSION,
+    UNPARSEABLE: FALLBACK_VERSION,
     suites.ID: suites.VERSION,
 }
 _AST_RULES = frozenset(BUILTIN_RULES) - {suites.ID}
@@ -103,17 +102,24 @@ class RuleEngine:
         )
         self._python = bool(e & _AST_RULES) or self.options.tests
         self._configs = markers.ID in e or self.options.tests
+
+    @cached_property
+    def key(self) -> str:
+        """Changes whenever a rule version or finding-relevant config changes (the facts cache key)."""
+        import hashlib  # here: a plain scan needs no key, and loading hashlib is not free
+        import json
+
         versions = {rid: BUILTIN_RULES.get(rid, regex_rules.VERSION) for rid in self.rule_ids}
         blob = json.dumps(
             {
                 "engine": ENGINE_VERSION,
                 "versions": versions,
-                "rules": rules.key(),
+                "rules": self.rules.key(),
                 "suites": [[s.name, list(s.paths), list(s.markers)] for s in self.suites],
             },
             sort_keys=True,
         )
-        self.key: str = hashlib.sha1(blob.encode()).hexdigest()[:16]
+        return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
     def __reduce__(self):
         return (_rebuild, (self.rules, self.suites, self.only))
@@ -151,6 +157,23 @@ class RuleEngine:
                 facts["rx"] = hits
         return facts
 
+    @property
+    def parses_python(self) -> bool:
+        """Whether Python files are parsed (the costly part of extraction)."""
+        return self._python
+
+    def regex_needles(self) -> tuple[bytes, ...] | None:
+        """When files are read only for regex rules: texts one of which a file must hold to have
+        any finding (see `CompiledRegex.needles`). None when every file must be read."""
+        if self._python or self._configs or not self.regex:
+            return None
+        out: list[bytes] = []
+        for rule in self.regex:
+            if rule.needles is None:
+                return None
+            out.extend(rule.needles)
+        return tuple(dict.fromkeys(out))
+
     def skipped_facts(self) -> Facts:
         """Facts for a file known (e.g. by its size) to be over the cap, without reading it."""
         return {"status": "skipped"}
@@ -174,6 +197,7 @@ def _rebuild(rules: RulesConfig, suites_: tuple[Suite, ...], only: tuple[str, ..
 
 _EMPTY: tuple[Finding, ...] = ()
 _PLAIN: Facts = {"status": "ok"}
+_SITE = attrgetter("line", "col", "rule", "text", "message", "detail")  # Finding order in a file
 
 
 @dataclass(eq=False, slots=True)
@@ -208,6 +232,8 @@ class Evaluator:
         self.ssot = frozenset(rules.ssot_classes)
         self.plugin_markers = frozenset(rules.plugin_markers) | markers.BUILTIN_MARKERS
         self.suite_counter = suites.SuiteCounter(engine.suites)
+        self.files_metric = {rid: f"{rid}.files" for rid in engine.rule_ids}
+        self.regex_only = not engine.parses_python and not engine._configs
 
         self.files: dict[str, _File] = {}
         self.plain: set[str] = set()  # files whose facts are just {"status": "ok"}
@@ -243,6 +269,16 @@ class Evaluator:
                 return
             self.plain.discard(path)  # it contributed nothing: nothing to undo
         if old is not None and facts is not None and old.facts == facts:
+            return
+        if self.regex_only and facts is not None:  # files stand alone: evaluate at once
+            if old is None:
+                if facts == _PLAIN:
+                    self.plain.add(path)
+                    return
+                old = self.files[path] = _File(path, facts, "other")
+            else:
+                old.facts = facts
+            self._evaluate_regex(old)
             return
         if old is not None:
             self._unindex(old)
@@ -407,6 +443,20 @@ class Evaluator:
     # evaluation --------------------------------------------------------------------------------
 
     def result(self) -> Evaluation:
+        self._settle()
+        changed, self.changed = frozenset(self.changed), set()
+        return Evaluation(
+            metrics=self._metrics(),
+            findings=dict(self.findings),
+            changed_paths=changed,
+            warnings=(
+                *sorted(self.candidates.values()),
+                *duplicate_classes.candidate_warnings(self.dup_candidates),
+            ),
+        )
+
+    def _settle(self) -> None:
+        """Evaluate what the updates so far left pending."""
         for name in self.dirty_names:
             copies = self.class_copies.get(name, {})
             if name in self.ssot:
@@ -427,28 +477,42 @@ class Evaluator:
             rec = self.files.get(path)
             if rec is not None:
                 self._evaluate(rec, which)
-        changed, self.changed = frozenset(self.changed), set()
-        return Evaluation(
-            metrics=self._metrics(),
-            findings=dict(self.findings),
-            changed_paths=changed,
-            warnings=(
-                *sorted(self.candidates.values()),
-                *duplicate_classes.candidate_warnings(self.dup_candidates),
-            ),
-        )
+
+    def _evaluate_regex(self, rec: _File) -> None:
+        """`_evaluate` when only regex rules run (each file stands alone)."""
+        facts, path = rec.facts, rec.path
+        contrib: dict[str, float] = {}
+        findings: dict[str, tuple[Finding, ...]] = {}
+        if facts.get("status") == "skipped":
+            contrib[SKIPPED] = 1
+        rx = facts.get("rx")
+        if rx:
+            selected = self.engine.selector.rule_ids(path)
+            for rule in self.engine.regex:
+                hits = rx.get(rule.id)
+                if hits and rule.id in selected:
+                    found = tuple(regex_rules.findings(rule, path, hits))
+                    findings[rule.id] = found
+                    contrib[rule.id] = len(found)
+                    contrib[self.files_metric[rule.id]] = 1
+        self._store(rec, contrib, findings, presorted=len(findings) < 2)
 
     def _evaluate(self, rec: _File, which: set[str]) -> None:
+        if self.regex_only:
+            self._evaluate_regex(rec)
+            return
         everything = "*" in which
         facts, path = rec.facts, rec.path
         findings = dict(rec.findings)
         contrib = dict(rec.contrib)
         status = facts.get("status")
 
+        files_metric = self.files_metric
+
         def set_rule(rule: str, found: list[Finding]) -> None:
             findings[rule] = tuple(found)
             contrib[rule] = len(found)
-            contrib[f"{rule}.files"] = 1 if found else 0
+            contrib[files_metric[rule]] = 1 if found else 0
 
         if everything:
             contrib[SKIPPED] = 1 if status == "skipped" else 0
@@ -521,13 +585,35 @@ class Evaluator:
                 tests = facts.get("tests")
                 if tests and is_test_file(path, self.effective(dir_of(path)).python_files):
                     contrib.update(self.suite_counter.counts(path, tests))
-        for metric in set(rec.contrib) | set(contrib):
-            delta = contrib.get(metric, 0) - rec.contrib.get(metric, 0)
-            if delta:
-                self.sums[metric] += delta
+        self._store(rec, contrib, findings)
+
+    def _store(
+        self,
+        rec: _File,
+        contrib: dict[str, float],
+        findings: dict[str, tuple[Finding, ...]],
+        *,
+        presorted: bool = False,
+    ) -> None:
+        """Record a file's new findings and metric contributions, updating the sums.
+        `presorted`: the findings of at most one rule, already in site order."""
+        path = rec.path
+        sums = self.sums
+        if rec.contrib:
+            for metric in set(rec.contrib) | set(contrib):
+                delta = contrib.get(metric, 0) - rec.contrib.get(metric, 0)
+                if delta:
+                    sums[metric] += delta
+        else:
+            for metric, value in contrib.items():
+                if value:
+                    sums[metric] += value
         rec.contrib = {k: v for k, v in contrib.items() if v}
         rec.findings = {k: v for k, v in findings.items() if v}
-        combined = tuple(sorted(f for fs in rec.findings.values() for f in fs))
+        if presorted:
+            combined = next(iter(rec.findings.values()), _EMPTY)
+        else:
+            combined = tuple(sorted((f for fs in rec.findings.values() for f in fs), key=_SITE))
         if combined != rec.all:
             rec.all = combined
             self.changed.add(path)

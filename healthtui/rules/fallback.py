@@ -28,6 +28,7 @@ from typing import Any
 from healthtui.rules.pyfacts import (
     AWAITABLE_NAMES,
     DEPRECATION_CATEGORIES,
+    FALLBACK_VERSION,
     MAX_TEXT,
     TRANSPARENT_DECORATORS,
     ExtractOptions,
@@ -39,7 +40,7 @@ from healthtui.rules.pyfacts import (
 Facts = dict[str, Any]
 
 ID = "unparseable_files"
-VERSION = 2
+VERSION = FALLBACK_VERSION
 
 _MASK = re.compile(
     r"""(?P<c>\#[^\r\n]*)

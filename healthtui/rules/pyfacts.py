@@ -41,6 +41,7 @@ from healthtui.rules.regex import CompiledRegex, binary_prefix, regex_hits
 Facts = dict[str, Any]
 
 MAX_TEXT = 200
+FALLBACK_VERSION = 2  # of the line-based method (`fallback.py`, imported only when needed)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 

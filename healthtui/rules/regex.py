@@ -110,7 +110,9 @@ def regex_hits(data: bytes, rules: tuple[CompiledRegex, ...]) -> dict[str, list[
     live = [rule for rule in rules if rule.may_match(data)]
     if not live:
         return out
-    text = data.decode("utf-8-sig", "replace")  # a BOM is not a character of the first line
+    text = data.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):  # a BOM is not a character of the first line
+        text = text[1:]
     for rule in live:
         hits = rule.hits(text)
         if hits:

@@ -144,6 +144,7 @@ SMALL_TREE = {
     ],
     "pytest.ini": ["[pytest]\naddopts = --strict-markers\n", "[pytest]\nmarkers = slow\n", ""],
     "pyproject.toml": ['[tool.pytest.ini_options]\nmarkers = ["golden"]\n'],
+    "notes.txt": ["# TODO one\n", "nothing\n", "# TODO a\n# TODO b\n"],
 }
 
 steps = st.lists(
@@ -156,14 +157,17 @@ steps = st.lists(
 )
 
 
+REGEX_ONLY = engine(regex=(todo_rule(include=("**",)),), only=["todo"])
+
+
 @SETTINGS
-@given(steps=steps)
-def test_incremental_evaluation_equals_a_fresh_one(steps):
+@given(steps=steps, rules=st.sampled_from([ENGINE, REGEX_ONLY]))
+def test_incremental_evaluation_equals_a_fresh_one(steps, rules):
     facts = {
-        path: [ENGINE.extract(ENGINE.kind(path), v.encode()) for v in versions]
+        path: [rules.extract(rules.kind(path) or "text", v.encode()) for v in versions]
         for path, versions in SMALL_TREE.items()
     }
-    live = ENGINE.evaluator()
+    live = rules.evaluator()
     tree: dict[str, int] = {}
     for path, version, look in steps:
         if version < 0:
@@ -174,7 +178,7 @@ def test_incremental_evaluation_equals_a_fresh_one(steps):
             live.update(path, facts[path][version])
         if look:
             live.result()  # results in between must not disturb what follows
-    fresh = ENGINE.evaluator()
+    fresh = rules.evaluator()
     for path, version in tree.items():
         fresh.update(path, facts[path][version])
     want, got = fresh.result(), live.result()
