@@ -227,3 +227,29 @@ def test_work_tree_and_revision_and_process_pool_agree(repo: RepoBuilder, monkey
         assert other.findings == serial.findings
     assert serial.metrics["skipped_files"] == 1  # app/huge.py is over max_file_size
     assert serial.metrics["unparseable_files"] == 1
+
+
+def test_the_work_tree_is_the_files_git_sees(tmp_path: Path):
+    b = RepoBuilder(tmp_path / "repo")
+    b.commit(
+        {
+            ".gitignore": "generated/\n",
+            "app/a.py": "# TODO tracked\n",
+            "app/gone.py": "# TODO deleted from the work tree\n",
+            "healthtui.toml": '[[rules.regex]]\nid = "todo"\npattern = "TODO"\n'
+            '[[rules.regex]]\nid = "blank_todo"\npattern = "^\\\\s*#\\\\s*[A-Z]+$"\n',
+        }
+    )
+    (b.path / "app" / "gone.py").unlink()
+    (b.path / "app" / "new.py").write_text("# TODO untracked\n#\n# TODO\n")
+    (b.path / "generated").mkdir()
+    (b.path / "generated" / "out.py").write_text("# TODO ignored\n")
+    (b.path / "app" / "link.py").symlink_to(b.path / "app" / "a.py")
+    config = load_config(b.path)
+    for only in (["todo"], ["blank_todo"], None):  # a literal prefilter, none, every rule
+        rules = RuleEngine(config.rules, config.suites, only=only)
+        ev = scanning.scan_worktree(b.path, rules)
+        got = {(f.path, f.line, f.rule) for fs in ev.findings.values() for f in fs}
+        want = {("app/a.py", 1, "todo"), ("app/new.py", 1, "todo"), ("app/new.py", 3, "todo")}
+        want |= {("app/new.py", 3, "blank_todo")}
+        assert got == {w for w in want if only is None or w[2] in only}, only

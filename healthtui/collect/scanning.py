@@ -225,7 +225,18 @@ def work_tree_root(start: Path, *, search_parents: bool = True) -> Path:
 
 
 # One git thread: this process reads and searches the files git names on the other core(s).
-_GREP = ("-c", "grep.threads=1", "grep", "-l", "-z", "-F", "--untracked", "--no-color")
+_GREP = (
+    "-c",
+    "grep.threads=1",
+    "-c",
+    "grep.fullName=false",
+    "grep",
+    "-l",
+    "-z",
+    "-F",
+    "--untracked",
+    "--no-color",
+)
 
 
 class _GitPaths:
