@@ -336,8 +336,8 @@ def rule_of(metric: str) -> str | None:
 def load_findings(
     engine: Any, config: Config, rule: str | None, repo_root: Path | None, path: str | None = None
 ) -> FindingsData:
-    """Rules with current findings and the findings of `rule` (when it has none in `path`, of the
-    rule with most findings there; with no rule, of the rule with most findings)."""
+    """Rules with current findings and the findings of `rule` (with no rule: of the rule with most
+    findings in `path`, else of the rule with most findings)."""
     with store.read_session(engine) as s:
         newest = store.snapshot_refs(s, kind="code", newest=1)
         ids = store.snapshot_values(s, refs=newest) if newest else {}
@@ -350,9 +350,9 @@ def load_findings(
             files = store.finding_files(s, rule=r)
             if files:
                 rules.append(RuleCount(r, sum(f.count for f in files), len(files)))
-        if path is not None:
+        if path is not None and rule is None:
             in_file = store.current_findings(s, path=path)
-            if in_file and not any(f.rule == rule for f in in_file):
+            if in_file:
                 counts: dict[str, int] = {}
                 for f in in_file:
                     counts[f.rule] = counts.get(f.rule, 0) + 1

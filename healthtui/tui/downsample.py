@@ -40,3 +40,15 @@ def bucket_last(values: Sequence[float], buckets: int) -> list[float]:
         return list(values)
     size = n / buckets
     return [values[min(int((b + 1) * size), n) - 1] for b in range(buckets)]
+
+
+def bucket_max(values: Sequence[float], buckets: int) -> list[float]:
+    """Sparkline bars: `buckets` values, each the largest of its slice (a spike stays visible)."""
+    n = len(values)
+    if buckets <= 0 or n <= buckets:
+        return list(values)
+    size = n / buckets
+    return [
+        max(values[int(b * size) : max(int((b + 1) * size), int(b * size) + 1)])
+        for b in range(buckets)
+    ]

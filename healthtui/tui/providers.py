@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 def help_text(value: str) -> str:
-    """Command palette help is parsed as markup: escape repository strings."""
-    return clean(value).replace("\\", "\\\\").replace("[", "\\[")
+    """Command palette help is parsed as markup: a backslash before each `[` keeps it literal."""
+    return clean(value).replace("[", "\\[")
 
 
 class _HealthProvider(Provider):
@@ -36,6 +36,15 @@ class _HealthProvider(Provider):
                 if not text[offset].isspace():
                     content = content.stylize("reverse", offset, offset + 1)
         return content
+
+    def score(self, query: str, text: str) -> float:
+        """The fuzzy score, halved, plus a half for labels containing the query as typed: an
+        exact phrase ranks above scattered letters."""
+        score = self.matcher(query).match(text)
+        if score <= 0:
+            return 0.0
+        exact = query.strip().lower() in text.lower()
+        return 0.5 * min(score, 1.0) + (0.5 if exact else 0.0)
 
 
 class ScreenCommands(_HealthProvider):
@@ -55,9 +64,8 @@ class ScreenCommands(_HealthProvider):
             yield DiscoveryHit(name, command, help=help)
 
     async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
         for name, command, help in self._commands():
-            score = matcher.match(name)
+            score = self.score(query, name)
             if score > 0:
                 yield Hit(score, self.highlighted(query, name), command, text=name, help=help)
 
@@ -78,10 +86,9 @@ class MetricCommands(_HealthProvider):
             )
 
     async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
         for metric in self.metrics:
             label = self._label(metric)
-            score = matcher.match(label)
+            score = self.score(query, label)
             if score > 0:
                 yield Hit(
                     score,
@@ -106,7 +113,7 @@ class CommitCommands(_HealthProvider):
             label = f"Commit {c.sha[:8]} {shorten(clean(c.subject), 70)}"
             exact = c.sha.startswith(words.strip().lower())
             yield Hit(
-                1.0 if exact else max(0.9 - rank * 0.02, 0.5),
+                1.0 if exact else max(0.95 - rank * 0.02, 0.5),
                 Content(label),
                 partial(self.health.open_commit, c.sha),
                 text=label,
@@ -124,8 +131,6 @@ class FileCommands(_HealthProvider):
         if len(needle) < 2:
             return
         paths = await asyncio.to_thread(data.finding_paths, self.health.engine, needle, 20)
-        if not paths and "/" not in needle:
-            return
         for path in paths:
             label = f"File: {clean(path)}"
             yield Hit(

@@ -154,6 +154,8 @@ def test_findings_for_a_path_keep_the_asked_rule_or_take_the_path_s_biggest(
     path = found[0].path
     kept = data.load_findings(history_engine, Config(), rule, None, path)
     assert kept.rule == rule
+    elsewhere = data.load_findings(history_engine, Config(), rule, None, "no/such/file.py")
+    assert elsewhere.rule == rule and elsewhere.findings == kept.findings
     chosen = data.load_findings(history_engine, Config(), None, None, path)
     in_path = {r: sum(f.path == path for f in v) for r, v in tip.items()}
     assert in_path[chosen.rule] == max(in_path.values())

@@ -85,7 +85,8 @@ class DataScreen(Screen[None], Generic[T]):
             self.health.remember(key, generation, data)
         self.loaded_generation = generation
         self.data = data
-        self.show(data)
+        with self.app.batch_update():
+            self.show(data)
         self.loaded(data)
 
     def loaded(self, data: T) -> None:

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 import store
 from healthtui.metrics import info as metric_info
@@ -24,6 +24,7 @@ from healthtui.tui.text import (
     plain,
     shorten,
 )
+from healthtui.tui.widgets.keybar import KeyBar
 
 # Sign, rule and line columns of the findings table; file names and source lines take the rest.
 FIXED = (1, 20, 5)
@@ -53,7 +54,7 @@ class CommitScreen(DataScreen["store.CommitDetail | None"]):
         yield Table(id="deltas", zebra_stripes=False)
         yield Static(id="changes-title", classes="section-title")
         yield Table(id="findings", zebra_stripes=False)
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         deltas = self.query_one("#deltas", Table)

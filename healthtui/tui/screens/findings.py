@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 import store
 from healthtui.metrics import info as metric_info
 from healthtui.tui import data
 from healthtui.tui.screens.base import DataScreen, Table, flex_width, keep_cursor, restore_cursor
 from healthtui.tui.text import clean, plain, shorten, shorten_path
+from healthtui.tui.widgets.keybar import KeyBar
 
 GROUPINGS = ("file", "directory", "owner")
 RULE = Binding.Group("Rule", compact=True)
@@ -49,7 +50,7 @@ class FindingsScreen(DataScreen[data.FindingsData]):
             with Vertical(id="sites-pane"):
                 yield Static(id="sites-title", classes="section-title")
                 yield Table(id="sites", zebra_stripes=False)
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         groups = self.query_one("#groups", Table)
@@ -133,6 +134,12 @@ class FindingsScreen(DataScreen[data.FindingsData]):
             )
         if select_path is not None:
             selected = data.group_key(select_path, self.grouping, d.owners)
+            if selected not in self._group_rows:
+                self.notify(
+                    f"No current {d.rule} findings in {select_path}",
+                    severity="information",
+                    markup=False,
+                )
         restore_cursor(table, selected, fallback)
         owners = f" · owners from {d.owners.source}" if d.owners is not None else ""
         self.query_one("#groups-title", Static).update(

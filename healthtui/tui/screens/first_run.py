@@ -12,12 +12,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 import store
 from healthtui.tui import data
 from healthtui.tui.messages import SnapshotsChanged
 from healthtui.tui.text import clean
+from healthtui.tui.widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from healthtui.tui.app import HealthApp
@@ -100,7 +101,7 @@ class FirstRunScreen(Screen[None]):
                 ),
                 classes="explain dim",
             )
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_snapshots_changed(self, _message: SnapshotsChanged) -> None:
         self.action_recheck()

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from healthtui.metrics import info as metric_info
 from healthtui.tui import data
@@ -24,6 +24,7 @@ from healthtui.tui.text import (
     shorten,
 )
 from healthtui.tui.widgets.chart import ChartSpec, Line, Mark, TrendChart
+from healthtui.tui.widgets.keybar import KeyBar
 
 RANGES = {"week": 7 * 86400, "month": 30 * 86400, "all": None}
 RANGE_LABELS = {"week": "last week", "month": "last month", "all": "all time"}
@@ -56,7 +57,7 @@ class MetricScreen(DataScreen[data.MetricData]):
         yield TrendChart(id="chart")
         yield Static(id="changes-title", classes="section-title")
         yield Table(id="changes")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#changes", Table)
@@ -159,7 +160,11 @@ class MetricScreen(DataScreen[data.MetricData]):
         table = self.query_one("#changes", Table)
         selected = keep_cursor(table)
         if self.by_size:
-            ordered = sorted(moves, key=lambda mv: abs(mv.delta), reverse=True)
+            ordered = sorted(
+                moves,
+                key=lambda mv: abs(mv.delta) if mv.before is not None else -1.0,
+                reverse=True,
+            )
         else:
             ordered = list(reversed(moves))
         shown = ordered[: data.MAX_TABLE_ROWS]

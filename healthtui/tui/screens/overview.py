@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from healthtui import metrics as m
 from healthtui.tui import data
@@ -19,6 +19,7 @@ from healthtui.tui.messages import MetricSelected
 from healthtui.tui.screens.base import DataScreen, Table, keep_cursor, restore_cursor
 from healthtui.tui.text import delta_style, fmt_delta, metric_title, plain
 from healthtui.tui.widgets.card import HeadlineCard, status_label
+from healthtui.tui.widgets.keybar import KeyBar
 from healthtui.tui.widgets.status_line import StatusLine
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
@@ -98,7 +99,7 @@ class OverviewScreen(DataScreen[data.OverviewData]):
         with Vertical(id="others"):
             yield Static("", id="others-title", classes="section-title")
             yield Table(id="metrics")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#metrics", Table)

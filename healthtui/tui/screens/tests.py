@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static
 
 from healthtui import metrics as m
 from healthtui.tui import data
@@ -21,7 +21,9 @@ from healthtui.tui.messages import CommitSelected
 from healthtui.tui.screens.base import DataScreen, Table, flex_width, keep_cursor, restore_cursor
 from healthtui.tui.text import clean, plain, shorten, shorten_path
 from healthtui.tui.widgets.chart import ChartSpec, Line, TrendChart
+from healthtui.tui.widgets.keybar import KeyBar
 from healthtui.tui.widgets.strip import OutcomeStrip
+from healthtui.tui.widgets.tabline import TabLine
 
 NO_REPORTS = (
     "No test reports stored yet. Ingest pytest-json-report files with "
@@ -166,27 +168,27 @@ class TestsScreen(DataScreen[data.TestsData]):
     def __init__(self) -> None:
         super().__init__()
         self.history_of: str | None = None
-        self._rows: dict[str, tuple[Any, ...]] = {}
+        self.tab = TAB_LIST[0].id
+        self._rows: tuple[Any, ...] = ()
+        self._cursor: dict[str, Any] = {}  # the selected row of each tab, kept across switches
 
     def compose(self) -> ComposeResult:
         yield Static(id="tests-title", classes="screen-title")
         yield Static(id="tests-summary", classes="meta")
         yield TrendChart(id="tests-chart")
-        with TabbedContent(id="tests-tabs"):
-            for tab in TAB_LIST:
-                with TabPane(tab.title, id=f"tab-{tab.id}"):
-                    yield Table(id=f"t-{tab.id}")
+        yield TabLine(id="tests-tabs")
+        yield Table(id="tests-table")
         with Vertical(id="history"):
             yield Static(id="history-title", classes="section-title")
             yield OutcomeStrip(id="strip")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#tests-title", Static).update(Content.from_markup("[b]Tests[/b]"))
         self.query_one("#history-title", Static).update(
             Content.assemble(("History", "bold"), ("  highlight a test to see its runs", "dim"))
         )
-        self.query_one("#t-failures", Table).focus()
+        self.query_one("#tests-table", Table).focus()
 
     def cache_key(self) -> Hashable:
         return self.KEY
@@ -218,13 +220,15 @@ class TestsScreen(DataScreen[data.TestsData]):
         )
         self._summary(tests)
         self._chart(tests)
-        tabs = self.query_one(TabbedContent)
+        labels = []
         for tab in TAB_LIST:
-            rows = getattr(tests, tab.source)
             pending = not tests.complete and tab.source in ("clusters", "flaky")
-            count = "…" if pending else str(len(rows))
-            tabs.get_tab(f"tab-{tab.id}").label = f"{tab.title} {count}"
-            self._fill(tab, tuple(rows), tests)
+            count = "…" if pending else str(len(getattr(tests, tab.source)))
+            labels.append((tab.id, f"{tab.title} {count}"))
+        tabline = self.query_one(TabLine)
+        tabline.labels = tuple(labels)
+        tabline.active = self.tab
+        self._fill(tests)
         self._history_for_cursor()
 
     def _summary(self, tests: data.TestsData) -> None:
@@ -303,10 +307,17 @@ class TestsScreen(DataScreen[data.TestsData]):
             )
         )
 
-    def _fill(self, tab: Tab, rows: tuple[Any, ...], tests: data.TestsData) -> None:
-        table = self.query_one(f"#t-{tab.id}", Table)
-        selected = keep_cursor(table)
-        if not table.columns:
+    def current_tab(self) -> Tab:
+        return next(t for t in TAB_LIST if t.id == self.tab)
+
+    def _fill(self, tests: data.TestsData) -> None:
+        """Fill the table with the active tab's rows, its cursor where it was."""
+        tab = self.current_tab()
+        rows = tuple(getattr(tests, tab.source))
+        table = self.query_one("#tests-table", Table)
+        selected = self._cursor.get(tab.id)
+        if [str(c.label) for c in table.ordered_columns] != [c.label for c in tab.columns]:
+            table.clear(columns=True)
             for i, col in enumerate(tab.columns):
                 table.add_column(col.label, key=str(i), width=col.width)
         fixed = sum(c.width or 0 for c in tab.columns)
@@ -327,17 +338,14 @@ class TestsScreen(DataScreen[data.TestsData]):
                 else:
                     cells.append(plain(shorten(str(value), col.width or share)))
             table.add_row(*cells, key=str(i))
+        self._rows = rows
         restore_cursor(table, selected)
-        self._rows[tab.id] = rows
 
     def _current(self) -> tuple[Tab, Any] | None:
-        active = (self.query_one(TabbedContent).active or "").removeprefix("tab-")
-        tab = next((t for t in TAB_LIST if t.id == active), None)
-        rows = self._rows.get(active, ())
-        if tab is None or not rows:
+        key = keep_cursor(self.query_one("#tests-table", Table))
+        if key is None or not self._rows:
             return None
-        key = keep_cursor(self.query_one(f"#t-{tab.id}", Table))
-        return (tab, rows[int(key)]) if key is not None else None
+        return self.current_tab(), self._rows[int(key)]
 
     def selected_test(self) -> str | None:
         current = self._current()
@@ -367,13 +375,11 @@ class TestsScreen(DataScreen[data.TestsData]):
         )
 
     def on_data_table_row_highlighted(self, _event: Table.RowHighlighted) -> None:
+        self._cursor[self.tab] = keep_cursor(self.query_one("#tests-table", Table))
         self._history_for_cursor()
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        pane = event.pane
-        if pane is not None and pane.id:
-            self.query_one(f"#t-{pane.id.removeprefix('tab-')}", Table).focus()
-        self._history_for_cursor()
+    def on_tab_line_picked(self, event: TabLine.Picked) -> None:
+        self.action_tab(event.tab)
 
     def on_data_table_row_selected(self, _event: Table.RowSelected) -> None:
         current = self._current()
@@ -384,4 +390,9 @@ class TestsScreen(DataScreen[data.TestsData]):
             self.post_message(CommitSelected(sha))
 
     def action_tab(self, tab_id: str) -> None:
-        self.query_one(TabbedContent).active = f"tab-{tab_id}"
+        self.tab = tab_id
+        self.query_one(TabLine).active = tab_id
+        if self.data is not None:
+            self._fill(self.data)
+        self.query_one("#tests-table", Table).focus()
+        self._history_for_cursor()

@@ -8,7 +8,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Digits, Label, Sparkline
+from textual.widgets import Digits, Label
 
 from healthtui.tui.data import (
     STATUS_IMPROVING,
@@ -19,6 +19,7 @@ from healthtui.tui.data import (
     MetricSummary,
 )
 from healthtui.tui.text import delta_style, fmt_delta, metric_title
+from healthtui.tui.widgets.spark import BarSpark
 
 STATUS_LABELS = {
     STATUS_MET: "✔ met",
@@ -70,7 +71,7 @@ class HeadlineCard(Widget, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Digits("–", classes="value")
         yield Label(Content(""), classes="deltas")
-        yield Sparkline([], classes="spark")
+        yield BarSpark(classes="spark")
         yield Label(Content(""), classes="foot")
 
     def watch_summary(self, summary: MetricSummary | None) -> None:
@@ -86,8 +87,7 @@ class HeadlineCard(Widget, can_focus=True):
                 delta_content(summary, summary.delta_week, "7d "),
             )
         )
-        spark = list(summary.spark) or [0.0]
-        self.query_one(Sparkline).data = spark * 2 if len(spark) == 1 else spark
+        self.query_one(BarSpark).values = summary.spark
         target = (
             "target " + summary.info.format(summary.target)
             if summary.target is not None

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from rich.console import RenderableType
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
@@ -88,6 +89,14 @@ class TrendChart(PlotextPlot):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.spec = ChartSpec()
+        self._drawn: tuple[object, RenderableType] | None = None
+
+    def render(self) -> RenderableType:
+        """Plotext redraws the whole figure on every call: reuse it until something changes."""
+        key = (self.size, self.spec, self.app.theme)
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = (key, super().render())
+        return self._drawn[1]
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
