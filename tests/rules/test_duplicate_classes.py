@@ -95,3 +95,17 @@ def test_removing_a_copy_updates_the_remaining_sites():
     ev.update("b/ws.py", eng.extract("python", b"class Renamed:\n    pass\n"))
     ev.update("c/ws.py", eng.extract("python", MANAGER.encode()))
     assert ev.result().metrics["duplicate_classes"] == 1
+
+
+def test_candidates_follow_updates():
+    eng = engine()
+    ev = eng.evaluator()
+    for path in ("a.py", "b.py", "c.py"):
+        ev.update(path, eng.extract("python", filler("Pair").encode()))
+    assert ev.result().metrics["duplicate_classes.candidates"] == 1
+    ev.update("c.py", eng.extract("python", filler("Other").encode()))
+    second = ev.result()
+    assert second.metrics["duplicate_classes.candidates"] == 0
+    assert second.warnings == ()
+    ev.update("d.py", eng.extract("python", filler("Pair").encode()))
+    assert ev.result().warnings == ("candidate SSOT class: Pair is defined in 3 modules (a, b, d)",)

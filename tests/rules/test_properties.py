@@ -145,6 +145,9 @@ SMALL_TREE = {
     "pytest.ini": ["[pytest]\naddopts = --strict-markers\n", "[pytest]\nmarkers = slow\n", ""],
     "pyproject.toml": ['[tool.pytest.ini_options]\nmarkers = ["golden"]\n'],
     "notes.txt": ["# TODO one\n", "nothing\n", "# TODO a\n# TODO b\n"],
+    "lib/a.py": ["class Pair:\n    pass\n", "class Manager:\n    pass\n"],
+    "lib/b.py": ["class Pair:\n    pass\n"],
+    "lib/c.py": ["class Pair:\n    pass\n\nclass Manager:\n    pass\n"],
 }
 
 steps = st.lists(
