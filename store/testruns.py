@@ -1,11 +1,13 @@
 """Test runs ingested from pytest-json-report files and their per-test results (schema version 2).
 
 One `TestRun` per report (unique by content hash), linked to a commit and saying how the link was
-made (`option`, `metadata`, `head`). Each `TestResult` keeps its per-stage outcomes, markers, suite
-membership and a code `fingerprint` (the test file plus the code that is not another test file, at
-the run's commit); a failed or errored test also gets a `TestFailure` with its crash location and a
-normalized failure `signature`. Results are written with one executemany per run: ingesting a
-report must cost about as much as reading it.
+made (`option`, `metadata`, `head`). Its tests are stored per test file (`TestFileResult`): each
+test's outcome, stages, markers and suites packed in one JSON list, with the file's code
+`fingerprint` (the test file plus the code that is not another test file, at the run's commit).
+Failed and errored tests also get a `TestFailure` row with the crash location and a normalized
+failure `signature`. Packing keeps a run of thousands of tests to a few hundred rows: ingesting a
+report must cost about as much as reading it. Queries for single tests decode only the file rows
+that name them.
 
 Flaky means: the same test, under the same fingerprint (no code change that could matter to it),
 both passed and failed. That covers two runs on one commit and flips across commits that left the
@@ -19,16 +21,15 @@ collection error can never make a pass rate look better.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import (
     Index,
-    and_,
     delete,
-    exists,
     func,
     insert,
     literal_column,
@@ -36,7 +37,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel
 
 from store.models import Commit
@@ -74,30 +74,37 @@ class TestRun(SQLModel, table=True):
     collection_errors: int = 0
 
 
-class TestResult(SQLModel, table=True):
-    """One test of one run: outcome and stages only, so a run of thousands of tests stays a
-    cheap bulk insert. What a failure says lives in `TestFailure`."""
+class TestFileResult(SQLModel, table=True):
+    """The tests of one test file in one run, packed: a run of thousands of tests is a few hundred
+    rows, so ingesting a report costs about as much as reading it. `tests` is a JSON list with
+    one entry per test (see `ENTRY`); failed and errored tests also get a `TestFailure` row."""
 
     __test__ = False
-    __tablename__ = "test_result"
-    __table_args__ = (
-        Index("ix_test_result_run", "run_id", "outcome"),
-        Index("ix_test_result_nodeid", "nodeid"),
-    )
+    __tablename__ = "test_file_result"
+    __table_args__ = (Index("ix_test_file_result_file", "file", "fingerprint"),)
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(foreign_key="test_run.id", ondelete="CASCADE")
-    nodeid: str
-    outcome: str
-    duration: float = 0.0
-    setup_outcome: str = ""
-    setup_duration: float = 0.0
-    call_outcome: str = ""
-    call_duration: float = 0.0
-    teardown_outcome: str = ""
-    teardown_duration: float = 0.0
-    keywords: str = ""  # markers and class names, space-separated
-    suites: str = ""  # " a b " (padded so `LIKE '% a %'` finds one)
+    run_id: int = Field(foreign_key="test_run.id", index=True, ondelete="CASCADE")
+    file: str  # the test file as the node ids name it (relative to the report's root)
+    path: str = ""  # the same file, repository-relative
     fingerprint: str = ""
+    tests: str = "[]"
+
+
+# One test in `TestFileResult.tests`; durations in whole microseconds, keywords and suites
+# space-separated. The node id is `file::name` (just `file` when the name is empty).
+ENTRY = (
+    "name",
+    "outcome",
+    "duration_us",
+    "setup_outcome",
+    "setup_us",
+    "call_outcome",
+    "call_us",
+    "teardown_outcome",
+    "teardown_us",
+    "keywords",
+    "suites",
+)
 
 
 class TestFailure(SQLModel, table=True):
@@ -112,6 +119,8 @@ class TestFailure(SQLModel, table=True):
     path: str = ""  # the test file, repository-relative
     outcome: str = "failed"
     stage: str = ""  # "setup", "call" or "teardown"
+    duration: float = 0.0
+    suites: str = ""  # " a b " (padded so `LIKE '% a %'` finds one)
     message: str = ""
     crash_path: str = ""
     crash_line: int | None = None
@@ -309,6 +318,25 @@ class TestResultRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TestOutcome:
+    """One test of a run, as stored: outcome, stages, markers and suites."""
+
+    __test__ = False
+    nodeid: str
+    outcome: str
+    duration: float
+    setup_outcome: str
+    setup_duration: float
+    call_outcome: str
+    call_duration: float
+    teardown_outcome: str
+    teardown_duration: float
+    keywords: tuple[str, ...]
+    suites: tuple[str, ...]
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FailureCluster:
     signature: str
     exception: str
@@ -417,32 +445,21 @@ def has_test_run(session: Session, *, content_hash: str) -> bool:
     )
 
 
-_RESULT_COLUMNS = (
-    "nodeid",
-    "outcome",
-    "duration",
-    "setup_outcome",
-    "setup_duration",
-    "call_outcome",
-    "call_duration",
-    "teardown_outcome",
-    "teardown_duration",
-    "keywords",
-    "suites",
-    "fingerprint",
-)
+_FILE_COLUMNS = ("file", "path", "fingerprint", "tests")
 _FAILURE_COLUMNS = (
     "nodeid",
     "path",
     "outcome",
     "stage",
+    "duration",
+    "suites",
     "message",
     "crash_path",
     "crash_line",
     "signature",
     "fingerprint",
 )
-_BATCH = 20_000
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 def _failed_stage(r: TestResultInput) -> str:
@@ -503,21 +520,41 @@ def record_test_run(
     session.flush()
     run_id = row.id
     assert run_id is not None
-    batch: list[tuple] = []
+    files: dict[tuple[str, str, str], list[tuple]] = {}
     failures: list[tuple] = []
     padded: dict[tuple[str, ...], str] = {(): ""}
     join = " ".join
+    last: tuple[str, str, str] | None = None
+    entries: list[tuple] = []
     for r in results:
         (nodeid, path, outcome, duration, so, sd, co, cd, do, dd, kws, groups, *failure, fp) = r
         if not nodeid.isascii():
             nodeid = storable(nodeid)
-        keywords = join(kws)
+        file, _, name = nodeid.partition("::")
+        if last is None or file != last[0] or fp != last[2] or path != last[1]:
+            last = (file, path, fp)
+            entries = files.setdefault(last, [])
+        keywords = join(kws) if kws else ""
         if not keywords.isascii():
             keywords = storable(keywords)
         member_of = padded.get(groups)
         if member_of is None:
             member_of = padded[groups] = _text(f" {join(groups)} ")
-        batch.append((nodeid, outcome, duration, so, sd, co, cd, do, dd, keywords, member_of, fp))
+        entries.append(
+            (
+                name,
+                outcome,
+                int(duration * 1e6),
+                so,
+                int(sd * 1e6),
+                co,
+                int(cd * 1e6),
+                do,
+                int(dd * 1e6),
+                keywords,
+                member_of[1:-1],
+            )
+        )
         if outcome in FAILING or failure[3] is not None:
             message, crash_path, crash_line, signature = failure
             failures.append(
@@ -526,6 +563,8 @@ def record_test_run(
                     _text(path),
                     outcome,
                     _failed_stage(r),
+                    duration,
+                    member_of,
                     _text(message),
                     _text(crash_path),
                     crash_line,
@@ -533,10 +572,13 @@ def record_test_run(
                     fp,
                 )
             )
-        if len(batch) >= _BATCH:
-            _insert_many(session, TestResult, _RESULT_COLUMNS, batch, run_id=run_id)
-            batch = []
-    _insert_many(session, TestResult, _RESULT_COLUMNS, batch, run_id=run_id)
+    _insert_many(
+        session,
+        TestFileResult,
+        _FILE_COLUMNS,
+        [(file, _text(path), fp, _encode(entries)) for (file, path, fp), entries in files.items()],
+        run_id=run_id,
+    )
     _insert_many(session, TestFailure, _FAILURE_COLUMNS, failures, run_id=run_id)
     sigs = {s.signature: s for s in signatures}
     if sigs:
@@ -612,7 +654,7 @@ def record_test_run(
 
 def delete_test_run(session: Session, *, run_id: int) -> None:
     """Remove one run and its rows (signatures are shared and stay)."""
-    for model in (TestResult, TestFailure, TestCollectionError, TestWarning, TestSuiteResult):
+    for model in (TestFileResult, TestFailure, TestCollectionError, TestWarning, TestSuiteResult):
         session.execute(delete(model).where(model.run_id == run_id))
     session.execute(delete(TestRun).where(TestRun.id == run_id))
 
@@ -696,30 +738,23 @@ def latest_failures(
     rid = _resolve_run(session, run_id)
     if rid is None:
         return ()
-    q = (
-        select(TestResult, TestFailure)
-        .outerjoin(
-            TestFailure,
-            and_(TestFailure.run_id == TestResult.run_id, TestFailure.nodeid == TestResult.nodeid),
-        )
-        .where(TestResult.run_id == rid, TestResult.outcome.in_(FAILING))
-    )
+    q = select(TestFailure).where(TestFailure.run_id == rid, TestFailure.outcome.in_(FAILING))
     if suite is not None:
-        q = q.where(TestResult.suites.contains(f" {suite} ", autoescape=True))
-    q = q.order_by(TestResult.nodeid).limit(limit)
+        q = q.where(TestFailure.suites.contains(f" {suite} ", autoescape=True))
+    q = q.order_by(TestFailure.nodeid).limit(limit)
     return tuple(
         TestResultRow(
-            nodeid=r.nodeid,
-            outcome=r.outcome,
-            duration=r.duration,
-            message=f.message if f else "",
-            crash_path=f.crash_path if f else "",
-            crash_line=f.crash_line if f else None,
-            signature=(f.signature or None) if f else None,
-            suites=_suites_of(r.suites),
-            when=f.stage if f else "",
+            nodeid=f.nodeid,
+            outcome=f.outcome,
+            duration=f.duration,
+            message=f.message,
+            crash_path=f.crash_path,
+            crash_line=f.crash_line,
+            signature=f.signature or None,
+            suites=_suites_of(f.suites),
+            when=f.stage,
         )
-        for r, f in session.execute(q)
+        for f in session.execute(q).scalars()
     )
 
 
@@ -814,20 +849,88 @@ def collection_errors(
     )
 
 
-def flaky_pairs(session: Session) -> set[tuple[str, str]]:
-    """(node id, fingerprint) pairs that both passed and failed."""
-    rows = session.execute(
-        select(TestFailure.nodeid, TestFailure.fingerprint)
-        .where(
-            exists().where(
-                TestResult.nodeid == TestFailure.nodeid,
-                TestResult.fingerprint == TestFailure.fingerprint,
-                TestResult.outcome == PASSED,
-            ),
-        )
-        .distinct()
+def _chunks(items: Sequence, size: int) -> list[Sequence]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _nodeid(file: str, name: str) -> str:
+    return f"{file}::{name}" if name else file
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.partition("::")[0]
+
+
+def _tests_in(text: str, file: str, wanted: set[str] | None) -> Iterator[tuple[str, list]]:
+    """(node id, entry) of a packed file row; with `wanted`, only those node ids (a row naming
+    none of them is skipped without decoding it)."""
+    if wanted is not None:
+        names = [_encode(n.partition("::")[2]) for n in wanted if _file_of(n) == file]
+        if not any(name in text for name in names):
+            return
+    for entry in json.loads(text):
+        nodeid = _nodeid(file, entry[0])
+        if wanted is None or nodeid in wanted:
+            yield nodeid, entry
+
+
+def _by_file(nodeids: Iterable[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for n in nodeids:
+        out[_file_of(n)].add(n)
+    return out
+
+
+def flaky_pairs(
+    session: Session, *, nodeids: Iterable[str] | None = None, exclude_run: int | None = None
+) -> set[tuple[str, str]]:
+    """(node id, fingerprint) pairs that both passed and failed (only of `nodeids`, and not
+    counting the run `exclude_run`, when given). Only file rows of code that ran more often than
+    the test failed on it can hold a pass, so only those are decoded."""
+    q = (
+        select(TestFailure.nodeid, TestFailure.fingerprint, func.count())
+        .where(TestFailure.outcome.in_(FAILING))
+        .group_by(TestFailure.nodeid, TestFailure.fingerprint)
     )
-    return {(nodeid, fingerprint) for nodeid, fingerprint in rows}
+    if exclude_run is not None:
+        q = q.where(TestFailure.run_id != exclude_run)
+    failed: dict[tuple[str, str], int] = {}
+    chunks = [None] if nodeids is None else _chunks(sorted(set(nodeids)), 500)
+    for chunk in chunks:
+        rows = session.execute(q if chunk is None else q.where(TestFailure.nodeid.in_(chunk)))
+        failed.update(((nodeid, fingerprint), n) for nodeid, fingerprint, n in rows)
+    files = sorted({_file_of(nodeid) for nodeid, _ in failed})
+    runs: dict[tuple[str, str], int] = {}
+    counts = select(TestFileResult.file, TestFileResult.fingerprint, func.count()).group_by(
+        TestFileResult.file, TestFileResult.fingerprint
+    )
+    if exclude_run is not None:
+        counts = counts.where(TestFileResult.run_id != exclude_run)
+    for chunk in _chunks(files, 500):
+        runs.update(
+            ((file, fingerprint), n)
+            for file, fingerprint, n in session.execute(
+                counts.where(TestFileResult.file.in_(chunk))
+            )
+        )
+    candidates: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for (nodeid, fingerprint), n in failed.items():
+        key = (_file_of(nodeid), fingerprint)
+        if runs.get(key, 0) > n:
+            candidates[key].add(nodeid)
+    out: set[tuple[str, str]] = set()
+    rows_of = select(TestFileResult.file, TestFileResult.fingerprint, TestFileResult.tests)
+    if exclude_run is not None:
+        rows_of = rows_of.where(TestFileResult.run_id != exclude_run)
+    for chunk in _chunks(sorted(candidates), 400):
+        rows = session.execute(
+            rows_of.where(tuple_(TestFileResult.file, TestFileResult.fingerprint).in_(chunk))
+        )
+        for file, fingerprint, text in rows:
+            for nodeid, entry in _tests_in(text, file, candidates[(file, fingerprint)]):
+                if entry[1] == PASSED:
+                    out.add((nodeid, fingerprint))
+    return out
 
 
 def flaky_nodeids(session: Session) -> frozenset[str]:
@@ -840,26 +943,34 @@ def flaky_tests(session: Session, *, limit: int = 100) -> tuple[FlakyTest, ...]:
     pairs = flaky_pairs(session)
     if not pairs:
         return ()
+    wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for nodeid, fingerprint in pairs:
+        wanted[(_file_of(nodeid), fingerprint)].add(nodeid)
     stats: dict[str, list] = {}
-    pair_list = sorted(pairs)
-    for i in range(0, len(pair_list), 400):
-        chunk = pair_list[i : i + 400]
+    keys = sorted(wanted)
+    for i in range(0, len(keys), 400):
         rows = session.execute(
             select(
-                TestResult.nodeid, TestResult.outcome, TestRun.created_at, TestRun.id, Commit.sha
+                TestFileResult.file,
+                TestFileResult.fingerprint,
+                TestFileResult.tests,
+                TestRun.created_at,
+                TestRun.id,
+                Commit.sha,
             )
-            .join(TestRun, TestRun.id == TestResult.run_id)
+            .join(TestRun, TestRun.id == TestFileResult.run_id)
             .join(Commit, Commit.id == TestRun.commit_id)
-            .where(tuple_(TestResult.nodeid, TestResult.fingerprint).in_(chunk))
+            .where(tuple_(TestFileResult.file, TestFileResult.fingerprint).in_(keys[i : i + 400]))
         )
-        for nodeid, outcome, created, rid, sha in rows:
-            s = stats.setdefault(nodeid, [0, 0, (-1.0, -1), ""])
-            if outcome == PASSED:
-                s[0] += 1
-            elif outcome in FAILING:
-                s[1] += 1
-            if (created, rid) > s[2]:
-                s[2], s[3] = (created, rid), sha
+        for file, fingerprint, text, created, rid, sha in rows:
+            for nodeid, entry in _tests_in(text, file, wanted[(file, fingerprint)]):
+                s = stats.setdefault(nodeid, [0, 0, (-1.0, -1), ""])
+                if entry[1] == PASSED:
+                    s[0] += 1
+                elif entry[1] in FAILING:
+                    s[1] += 1
+                if (created, rid) > s[2]:
+                    s[2], s[3] = (created, rid), sha
     ordered = sorted(stats.items(), key=lambda kv: (-kv[1][2][0], -kv[1][2][1], kv[0]))
     return tuple(
         FlakyTest(nodeid=n, passes=s[0], failures=s[1], last_sha=s[3]) for n, s in ordered[:limit]
@@ -868,21 +979,83 @@ def flaky_tests(session: Session, *, limit: int = 100) -> tuple[FlakyTest, ...]:
 
 def test_history(session: Session, *, nodeid: str, limit: int = 30) -> tuple[TestOutcomePoint, ...]:
     """One test's outcome in its last `limit` runs, oldest first."""
+    file = _file_of(nodeid)
     rows = session.execute(
-        select(TestResult.run_id, Commit.sha, TestRun.created_at, TestResult.outcome)
-        .join(TestRun, TestRun.id == TestResult.run_id)
+        select(TestFileResult.tests, TestRun.id, Commit.sha, TestRun.created_at)
+        .join(TestRun, TestRun.id == TestFileResult.run_id)
         .join(Commit, Commit.id == TestRun.commit_id)
-        .where(TestResult.nodeid == nodeid)
+        .where(TestFileResult.file == file)
         .order_by(*_NEWEST)
-        .limit(limit)
-    ).all()
-    return tuple(
-        TestOutcomePoint(run_id=rid, sha=sha, at=at, outcome=outcome)
-        for rid, sha, at, outcome in reversed(rows)
+        .execution_options(yield_per=200)
     )
+    points: list[TestOutcomePoint] = []
+    for text, rid, sha, at in rows:
+        for _, entry in _tests_in(text, file, {nodeid}):
+            points.append(TestOutcomePoint(run_id=rid, sha=sha, at=at, outcome=entry[1]))
+        if len(points) >= limit:
+            break
+    return tuple(reversed(points[:limit]))
 
 
 test_history.__test__ = False  # type: ignore[attr-defined]
+
+
+def run_results(session: Session, *, run_id: int) -> tuple[TestOutcome, ...]:
+    """Every test of one run, in the order the report listed them."""
+    rows = session.execute(
+        select(TestFileResult.file, TestFileResult.path, TestFileResult.tests)
+        .where(TestFileResult.run_id == run_id)
+        .order_by(TestFileResult.id)
+    )
+    return tuple(
+        TestOutcome(
+            nodeid=nodeid,
+            outcome=e[1],
+            duration=e[2] / 1e6,
+            setup_outcome=e[3],
+            setup_duration=e[4] / 1e6,
+            call_outcome=e[5],
+            call_duration=e[6] / 1e6,
+            teardown_outcome=e[7],
+            teardown_duration=e[8] / 1e6,
+            keywords=tuple(e[9].split()),
+            suites=tuple(e[10].split()),
+            path=path,
+        )
+        for file, path, text in rows
+        for nodeid, e in _tests_in(text, file, None)
+    )
+
+
+def _flaky_in_run(
+    session: Session, run_id: int, flaky: frozenset[str]
+) -> tuple[int, int, dict[str, list[int]]]:
+    """How many known-flaky tests of a run passed and failed: overall and per suite."""
+    passed = failing = 0
+    per_suite: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    if not flaky:
+        return passed, failing, per_suite
+    by_file = _by_file(flaky)
+    files = sorted(by_file)
+    for i in range(0, len(files), 400):
+        rows = session.execute(
+            select(TestFileResult.file, TestFileResult.tests).where(
+                TestFileResult.run_id == run_id, TestFileResult.file.in_(files[i : i + 400])
+            )
+        )
+        for file, text in rows:
+            for _, entry in _tests_in(text, file, by_file[file]):
+                if entry[1] == PASSED:
+                    which = 0
+                    passed += 1
+                elif entry[1] in FAILING:
+                    which = 1
+                    failing += 1
+                else:
+                    continue
+                for suite in entry[10].split():
+                    per_suite[suite][which] += 1
+    return passed, failing, per_suite
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -890,32 +1063,28 @@ def _rate(num: int, den: int) -> float | None:
 
 
 def _summaries(
-    session: Session, *, run_id: int, flaky: frozenset[str], suite: str | None = None
+    session: Session,
+    *,
+    run_id: int,
+    flaky: frozenset[str],
+    suite: str | None = None,
+    flaky_counts: dict[str, list[int]] | None = None,
 ) -> tuple[SuiteSummary, ...]:
     q = select(TestSuiteResult).where(TestSuiteResult.run_id == run_id)
     if suite is not None:
         q = q.where(TestSuiteResult.suite == suite)
     rows = list(session.execute(q.order_by(TestSuiteResult.suite)).scalars())
+    if flaky_counts is None:
+        flaky_counts = _flaky_in_run(session, run_id, flaky)[2] if rows else {}
     out = []
     for row in rows:
-        flaky_counts = {"passed": 0, "failing": 0}
-        if flaky:
-            outcomes = session.execute(
-                select(TestResult.nodeid, TestResult.outcome).where(
-                    TestResult.run_id == run_id,
-                    TestResult.suites.contains(f" {row.suite} ", autoescape=True),
-                    TestResult.outcome.in_((PASSED, *FAILING)),
-                )
-            )
-            for nodeid, outcome in outcomes:
-                if nodeid in flaky:
-                    flaky_counts["passed" if outcome == PASSED else "failing"] += 1
+        flaky_passed, flaky_failing = flaky_counts.get(row.suite, (0, 0))
         errors = row.errors + row.expected_missing + row.not_run
         ran = row.passed + row.failed + row.errors + row.skipped + row.xfailed + row.xpassed
         collected = ran + row.not_run
         expected = collected + row.expected_missing
         denominator = row.passed + row.failed + errors
-        n_flaky = flaky_counts["passed"] + flaky_counts["failing"]
+        n_flaky = flaky_passed + flaky_failing
         out.append(
             SuiteSummary(
                 suite=row.suite,
@@ -929,9 +1098,7 @@ def _summaries(
                 pass_rate=_rate(row.passed, denominator),
                 pass_rate_collected=_rate(row.passed, row.passed + row.failed + row.errors),
                 pass_rate_expected=_rate(row.passed, expected),
-                pass_rate_excl_flaky=_rate(
-                    row.passed - flaky_counts["passed"], denominator - n_flaky
-                ),
+                pass_rate_excl_flaky=_rate(row.passed - flaky_passed, denominator - n_flaky),
                 target=row.target,
                 xpassed=row.xpassed,
                 expected_missing=row.expected_missing,
@@ -1028,32 +1195,22 @@ def commit_test_stats(
     known_flaky = frozenset(n for n, _ in pairs)
     flaky_here: set[str] = set()
     if pairs:
-        pair_list = sorted(pairs)
-        for i in range(0, len(pair_list), 400):
-            chunk = pair_list[i : i + 400]
-            flaky_here.update(
-                session.execute(
-                    select(TestResult.nodeid)
-                    .join(TestRun, TestRun.id == TestResult.run_id)
-                    .where(
-                        TestRun.commit_id == commit_id,
-                        tuple_(TestResult.nodeid, TestResult.fingerprint).in_(chunk),
-                    )
-                    .distinct()
-                ).scalars()
+        wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for nodeid, fingerprint in pairs:
+            wanted[(_file_of(nodeid), fingerprint)].add(nodeid)
+        keys = sorted(wanted)
+        for i in range(0, len(keys), 400):
+            rows = session.execute(
+                select(TestFileResult.file, TestFileResult.fingerprint, TestFileResult.tests)
+                .join(TestRun, TestRun.id == TestFileResult.run_id)
+                .where(
+                    TestRun.commit_id == commit_id,
+                    tuple_(TestFileResult.file, TestFileResult.fingerprint).in_(keys[i : i + 400]),
+                )
             )
-    flaky_passed = flaky_failing = 0
-    if known_flaky:
-        for nodeid, outcome in session.execute(
-            select(TestResult.nodeid, TestResult.outcome).where(
-                TestResult.run_id == rid, TestResult.outcome.in_((PASSED, *FAILING))
-            )
-        ):
-            if nodeid in known_flaky:
-                if outcome == PASSED:
-                    flaky_passed += 1
-                else:
-                    flaky_failing += 1
+            for file, fingerprint, text in rows:
+                flaky_here.update(n for n, _ in _tests_in(text, file, wanted[(file, fingerprint)]))
+    flaky_passed, flaky_failing, per_suite = _flaky_in_run(session, rid, known_flaky)
     never_awaited = session.execute(
         select(func.count()).select_from(
             select(TestWarning.coroutine, TestWarning.path, TestWarning.line)
@@ -1076,7 +1233,7 @@ def commit_test_stats(
     return CommitTestStats(
         commit_id=commit_id,
         run=run,
-        suites=_summaries(session, run_id=rid, flaky=known_flaky),
+        suites=_summaries(session, run_id=rid, flaky=known_flaky, flaky_counts=per_suite),
         collection_errors=collection_errors(session, run_id=rid),
         never_awaited=never_awaited,
         flaky=tuple(sorted(flaky_here)),
@@ -1090,44 +1247,16 @@ def commit_test_stats(
 
 def commits_with_tests(session: Session, *, nodeids: Iterable[str]) -> set[int]:
     """Commits with a run of any of `nodeids`."""
-    ids = sorted(set(nodeids))
+    by_file = _by_file(nodeids)
+    files = sorted(by_file)
     out: set[int] = set()
-    for i in range(0, len(ids), 400):
-        out.update(
-            session.execute(
-                select(TestRun.commit_id)
-                .join(TestResult, TestResult.run_id == TestRun.id)
-                .where(TestResult.nodeid.in_(ids[i : i + 400]))
-                .distinct()
-            ).scalars()
+    for i in range(0, len(files), 400):
+        rows = session.execute(
+            select(TestRun.commit_id, TestFileResult.file, TestFileResult.tests)
+            .join(TestRun, TestRun.id == TestFileResult.run_id)
+            .where(TestFileResult.file.in_(files[i : i + 400]))
         )
-    return out
-
-
-def commits_sharing_fingerprints(
-    session: Session, *, run_id: int, nodeids: Sequence[str]
-) -> set[int]:
-    """Commits with runs where any of `nodeids` ran under the same fingerprint as in `run_id`:
-    their flaky counts change when these tests turn out flaky."""
-    if not nodeids:
-        return set()
-    other = aliased(TestResult)
-    out: set[int] = set()
-    ids = list(nodeids)
-    for i in range(0, len(ids), 400):
-        out.update(
-            session.execute(
-                select(TestRun.commit_id)
-                .join(other, other.run_id == TestRun.id)
-                .join(
-                    TestResult,
-                    and_(
-                        TestResult.nodeid == other.nodeid,
-                        TestResult.fingerprint == other.fingerprint,
-                    ),
-                )
-                .where(TestResult.run_id == run_id, TestResult.nodeid.in_(ids[i : i + 400]))
-                .distinct()
-            ).scalars()
-        )
+        for commit_id, file, text in rows:
+            if commit_id not in out and any(True for _ in _tests_in(text, file, by_file[file])):
+                out.add(commit_id)
     return out

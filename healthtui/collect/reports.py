@@ -1339,25 +1339,21 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None:
-    """Store one report's bytes; None when the same bytes are stored already."""
+    """Store one report's bytes in one transaction; None when the same bytes are stored already.
+    The write lock is taken first, so a concurrent ingest of the same file waits and then sees
+    it stored; readers are never blocked (WAL)."""
     content_hash = hashlib.sha256(data).hexdigest()
-    with store.read_session(ctx.engine) as s:
+    with (
+        _gc_paused(),
+        store.translate_errors(_db_path(ctx.engine)),
+        store.write_session(ctx.engine) as s,
+    ):
         if tr.has_test_run(s, content_hash=content_hash):
             return None
-    with _gc_paused():
-        return _store_report(ctx, data, label, content_hash)
-
-
-def _store_report(
-    ctx: _Context, data: bytes, label: str, content_hash: str
-) -> IngestedReport | None:
-    report = parse_report(data)
-    sha, link_source = ctx.link(report)
-    tree = ctx.tree(sha)
-    locator = ctx.locate(report, tree)
-    with store.translate_errors(_db_path(ctx.engine)), store.write_session(ctx.engine) as s:
-        if tr.has_test_run(s, content_hash=content_hash):
-            return None
+        report = parse_report(data)
+        sha, link_source = ctx.link(report)
+        tree = ctx.tree(sha)
+        locator = ctx.locate(report, tree)
         commit_id = _commit_id(s, ctx.repo, sha)
         built = _build(
             report,
@@ -1369,7 +1365,6 @@ def _store_report(
             link_source=link_source,
             label=label,
         )
-        before = tr.flaky_pairs(s)
         run_id = tr.record_test_run(
             s,
             run=built.run,
@@ -1379,10 +1374,14 @@ def _store_report(
             warnings=built.warnings,
             suites=built.suites,
         )
-        after = tr.flaky_pairs(s)
-        newly_flaky = {n for n, _ in after} - {n for n, _ in before}
-        affected = {commit_id} | tr.commits_with_tests(s, nodeids=newly_flaky)
-        _write_snapshots(s, affected, after)
+        pairs = tr.flaky_pairs(s)
+        affected = {commit_id}
+        ours = {(r.nodeid, r.fingerprint) for r in built.results}
+        involved = {n for n, fp in pairs if (n, fp) in ours}
+        if involved:
+            known = {n for n, _ in tr.flaky_pairs(s, nodeids=involved, exclude_run=run_id)}
+            affected |= tr.commits_with_tests(s, nodeids=involved - known)
+        _write_snapshots(s, affected, pairs)
     return IngestedReport(
         path=Path(label), run_id=run_id, sha=sha, link_source=link_source, tests=len(report.tests)
     )

@@ -32,14 +32,40 @@ from healthtui.config import Config  # noqa: E402
 from healthtui.demo import RepoBuilder  # noqa: E402
 
 FILES = 400
+AREAS = ("orders", "payments", "accounts", "catalog", "shipping", "notifications", "search")
+TOPICS = ("service", "models", "api", "views", "tasks", "handlers", "validation", "repository")
+VERBS = ("creates", "rejects", "updates", "returns", "ignores", "retries", "sends", "lists")
+NOUNS = ("order", "refund", "invoice", "customer", "address", "coupon", "webhook", "report")
+CURRENCIES = ("eur", "usd", "gbp", "jpy")
 
 
-def test_file(index: int, tests: int) -> tuple[str, str]:
-    folder = "golden_path" if index % 10 == 0 else f"unit/pkg{index % 7}"
+def test_path(index: int) -> str:
+    """Paths shaped like a real project's: unit and integration trees, a golden path."""
+    area, topic = AREAS[index % len(AREAS)], TOPICS[index // len(AREAS) % len(TOPICS)]
+    if index % 10 == 0:
+        return f"tests/integration/golden_path/test_{area}_{topic}_flow_{index}.py"
+    kind = "integration" if index % 4 == 0 else "unit"
+    return f"tests/{kind}/{area}/test_{area}_{topic}_{index}.py"
+
+
+def test_names(index: int, count: int) -> list[tuple[str, str | None, str | None]]:
+    """(function name, parametrize id, class) of a file's tests: every other file uses a class,
+    one test in five is parametrized."""
+    cls = f"Test{TOPICS[index % len(TOPICS)].title()}"
+    out = []
+    for i in range(count):
+        name = f"test_{VERBS[i % len(VERBS)]}_{NOUNS[(i + index) % len(NOUNS)]}_{i}"
+        param = CURRENCIES[i % len(CURRENCIES)] if i % 5 == 4 else None
+        out.append((name, param, cls if index % 2 else None))
+    return out
+
+
+def test_file(index: int, count: int) -> tuple[str, str]:
     body = ["import pytest", f"from app import mod{index % 20}", ""]
-    for i in range(tests):
-        body += [f"def test_case_{i}():", f"    assert mod{index % 20}.value({i}) == {i}", ""]
-    return f"tests/{folder}/test_mod{index}.py", "\n".join(body)
+    for name, _, cls in test_names(index, count):
+        indent = "    " if cls else ""
+        body += [f"{indent}def {name}({'self' if cls else ''}):", f"{indent}    assert True", ""]
+    return test_path(index), "\n".join(body)
 
 
 def build_repo(path: Path, tests: int) -> tuple[Path, list[tuple[str, int]], list[str]]:
@@ -66,7 +92,8 @@ def build_repo(path: Path, tests: int) -> tuple[Path, list[tuple[str, int]], lis
 
 def make_report(root: Path, layout: list[tuple[str, int]], commit: str, seed: int = 0) -> dict:
     """The report of one run at `commit`; runs with another `seed` differ in durations and in
-    about one failure in twenty."""
+    about one failure in twenty. Keywords are listed as pytest lists them: the test's name, its
+    markers, parametrize id and class, then its file and directories (nearest first)."""
     rnd = random.Random(seed)
     fails = random.Random(0)
     tests, collectors = [], []
@@ -75,14 +102,19 @@ def make_report(root: Path, layout: list[tuple[str, int]], commit: str, seed: in
     def stage(outcome: str) -> dict:
         return {"duration": rnd.random() / 997, "outcome": outcome}
 
-    for rel, n in layout:
+    for index, (rel, n) in enumerate(layout):
         folder, name = rel.rsplit("/", 1)
+        parents = [name, *reversed(folder.split("/")), base, ""]
         items = []
-        for i in range(n):
-            nodeid = f"{rel}::test_case_{i}"
-            items.append({"nodeid": nodeid, "type": "Function", "lineno": 3 * i + 3})
-            kw = [f"test_case_{i}", name, *folder.split("/"), base, ""]
-            t = {"nodeid": nodeid, "lineno": 3 * i + 3, "outcome": "passed", "keywords": kw}
+        line = 3
+        for fn, param, cls in test_names(index, n):
+            own = f"{fn}[{param}]" if param else fn
+            nodeid = f"{rel}::{cls}::{own}" if cls else f"{rel}::{own}"
+            line += 3
+            items.append({"nodeid": nodeid, "type": "Function", "lineno": line})
+            marks = ["parametrize", "pytestmark", param] if param else []
+            kw = [own, *marks, *([cls] if cls else []), *parents]
+            t = {"nodeid": nodeid, "lineno": line, "outcome": "passed", "keywords": kw}
             t["setup"], t["call"], t["teardown"] = stage("passed"), stage("passed"), stage("passed")
             r = fails.random()
             if r < 0.05 and seed and rnd.random() < 0.05:
@@ -93,27 +125,28 @@ def make_report(root: Path, layout: list[tuple[str, int]], commit: str, seed: in
                 t["call"]["crash"] = {
                     "path": f"{root}/{mod}",
                     "lineno": 153,
-                    "message": f"ValueError: bad value {i} at 0x7f{rnd.randrange(1 << 40):x}",
+                    "message": f"ValueError: bad value {line} at 0x7f{rnd.randrange(1 << 40):x}",
                 }
                 t["call"]["traceback"] = [
-                    {"path": rel, "lineno": 3 * i + 4, "message": ""},
+                    {"path": rel, "lineno": line + 1, "message": ""},
                     {"path": mod, "lineno": 153, "message": "ValueError"},
                 ]
                 t["call"]["longrepr"] = (
-                    f"    def test_case_{i}():\n>       assert value({i}) == {i}\n\n{rel}:{3 * i + 4}: "
+                    f"    def {fn}():\n>       assert value({line}) == {line}\n\n{rel}:{line + 1}: "
                     "\n_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _\n\n"
-                    f"x = {i}\n\n    def value(x):\n        if x % 97 == 13:\n"
+                    f"x = {line}\n\n    def value(x):\n        if x % 97 == 13:\n"
                     f">           raise ValueError(f'bad value {{x}}')\nE           ValueError: bad "
-                    f"value {i}\n\n{mod}:153: ValueError"
+                    f"value {line}\n\n{mod}:153: ValueError"
                 )
             elif r < 0.07:
                 t["outcome"] = "skipped"
+                t["keywords"] = [own, "skip", "pytestmark", *kw[1:]]
                 t["setup"] = stage("skipped")
-                t["setup"]["longrepr"] = f"('{root}/{rel}', {3 * i + 3}, 'Skipped: not on CI')"
+                t["setup"]["longrepr"] = f"('{root}/{rel}', {line}, 'Skipped: not on CI')"
                 del t["call"]
             elif r < 0.08:
                 t["outcome"] = "xfailed"
-                t["keywords"] = [*kw, "xfail", "pytestmark"]
+                t["keywords"] = [own, "xfail", "pytestmark", *kw[1:]]
                 t["call"]["outcome"] = "skipped"
                 t["call"]["longrepr"] = "E   assert False"
             tests.append(t)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 import store
 from healthtui.cli import main
@@ -366,12 +365,7 @@ def test_per_test_rows_keep_stages_markers_suites_and_crash(suite: Suite5, inges
     with store.read_session(engine) as s:
         failures = {f.nodeid: f for f in tr.latest_failures(s, run_id=ids["R1"])}
         history = tr.test_history(s, nodeid=SOMETIMES)
-        rows = {
-            r.nodeid: r
-            for r in s.execute(
-                select(tr.TestResult).where(tr.TestResult.run_id == ids["R1"])
-            ).scalars()
-        }
+        rows = {r.nodeid: r for r in tr.run_results(s, run_id=ids["R1"])}
     assert sorted(failures) == [
         CHECKOUT_IDS + "test_charge[100]",
         CHECKOUT_IDS + "test_charge[250]",
@@ -390,20 +384,23 @@ def test_per_test_rows_keep_stages_markers_suites_and_crash(suite: Suite5, inges
     assert (charge.crash_path, charge.crash_line) == ("app/shop.py", 13)
     assert charge.message.startswith("app.shop.PaymentError: card declined for 100 cents at 0x")
     sometimes = rows[SOMETIMES]
-    assert (sometimes.keywords, sometimes.suites) == ("golden_path", " golden_path ")
+    assert (sometimes.keywords, sometimes.suites) == (("golden_path",), ("golden_path",))
     assert (sometimes.setup_outcome, sometimes.call_outcome, sometimes.teardown_outcome) == (
         "passed",
         "passed",
         "passed",
     )
     assert sometimes.duration == pytest.approx(
-        sometimes.setup_duration + sometimes.call_duration + sometimes.teardown_duration
+        sometimes.setup_duration + sometimes.call_duration + sometimes.teardown_duration,
+        abs=3e-6,
     )
-    assert rows["tests/test_misc.py::test_slow_but_fine"].keywords == "slow"
+    assert sometimes.path == "tests/test_flaky.py"
+    assert rows["tests/test_misc.py::test_slow_but_fine"].keywords == ("slow",)
     assert rows["tests/test_misc.py::test_later"].setup_outcome == "skipped"
     assert rows["tests/test_misc.py::test_later"].call_outcome == ""
-    assert rows[CHECKOUT_IDS + "test_charge[100]"].keywords == "parametrize 100"
-    assert rows["tests/test_legacy.py::test_old_total"].suites == ""
+    assert rows[CHECKOUT_IDS + "test_charge[100]"].keywords == ("parametrize", "100")
+    assert rows["tests/test_legacy.py::test_old_total"].suites == ()
+    assert list(rows)[:2] == [CHECKOUT_IDS + "test_place_order", TOTAL]
     assert [(p.sha, p.outcome) for p in history] == [
         (suite.commits[0], "passed"),
         (suite.commits[0], "failed"),
@@ -706,10 +703,9 @@ def test_odd_bytes_in_paths_are_stored_escaped(suite: Suite5, engine, tmp_path):
     result = ingest_reports(engine, config(), [odd], repo=GitRepo.open(suite.repo))
     assert not result.errors
     with store.read_session(engine) as s:
-        row = s.execute(
-            select(tr.TestResult.keywords).where(tr.TestResult.nodeid == data["tests"][0]["nodeid"])
-        ).scalar_one()
-    assert row == "caf\\xe9"
+        (run,) = tr.test_runs(s)
+        first = tr.run_results(s, run_id=run.id)[0]
+    assert (first.nodeid, first.keywords) == (data["tests"][0]["nodeid"], ("caf\\xe9",))
 
 
 # ---- the parser -----------------------------------------------------------------------------
