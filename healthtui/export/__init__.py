@@ -6,6 +6,7 @@ recorded, so `--since last` (the default) shows what changed since the previous 
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from pathlib import Path
@@ -49,7 +50,9 @@ def render(summary: StandupSummary, fmt: str) -> str:
     return renderer.render(summary)
 
 
-def _render_svg(*, engine: Engine, config: Config, summary: StandupSummary) -> str:
+def _render_svg(*, engine: Engine, config: Config, summary: StandupSummary, now: float) -> str:
+    """The overview screen as the dashboard draws it, at the export's `now` (so the same database
+    gives the same picture), labelled with the repository's name rather than a local path."""
     try:
         from healthtui.tui.screenshots import render_svg
     except ImportError as exc:
@@ -57,8 +60,14 @@ def _render_svg(*, engine: Engine, config: Config, summary: StandupSummary) -> s
             f"--format svg: the dashboard screenshot renderer is not available ({exc})"
         ) from None
     label = summary.repository or _db_path(engine)
+    kwargs = {"now": now} if "now" in inspect.signature(render_svg).parameters else {}
     return render_svg(
-        engine=engine, config=config, screen="overview", size=(120, 40), repo_label=label
+        engine=engine,
+        config=config,
+        screen="overview",
+        size=(120, 40),
+        repo_label=label,
+        **kwargs,
     )
 
 
@@ -91,7 +100,7 @@ def run_export(
     now = time.time() if now is None else now
     summary = load_summary(engine=engine, config=config, since=since, repo=repo, now=now)
     document = (
-        _render_svg(engine=engine, config=config, summary=summary)
+        _render_svg(engine=engine, config=config, summary=summary, now=now)
         if fmt == "svg"
         else render(summary, fmt)
     )

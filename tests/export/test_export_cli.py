@@ -3,9 +3,11 @@ commit text and the SVG screenshot."""
 
 from __future__ import annotations
 
-import importlib.util
+import html
 import json
 import re
+import sys
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,8 +17,9 @@ import pytest
 
 import store
 from healthtui.cli import main
+from healthtui.config import Config
 from healthtui.demo.builder import RepoBuilder
-from healthtui.export import jsonfmt
+from healthtui.export import jsonfmt, run_export
 from store.exports import last_export
 
 HOSTILE = "<script>alert(1)</script> [bold]loud[/bold] \x1b[31mred\x1b[0m"
@@ -163,15 +166,48 @@ def test_bad_arguments_are_one_line_errors(project, capsys):
     assert err.count("\n") == 1
 
 
-HAVE_SCREENSHOTS = importlib.util.find_spec("healthtui.tui.screenshots") is not None
+def test_svg_is_the_overview_as_the_dashboard_draws_it(project, capsys, tmp_path):
+    target = tmp_path / "overview.svg"
+    code, out, err = export(project, capsys, "--format", "svg", "-o", str(target))
+    assert (code, out, err) == (0, "", "")
+    svg = ET.fromstring(target.read_text(encoding="utf-8"))
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    text = _svg_text(target.read_text(encoding="utf-8"))
+    assert "healthtui · repo" in text and "Await misuse" in text
+    assert _last(project[1]).format == "svg"
 
 
-@pytest.mark.skipif(HAVE_SCREENSHOTS, reason="the screenshot renderer exists")
-def test_svg_without_the_renderer_is_a_clear_error(project, capsys, tmp_path):
+def test_svg_is_deterministic_and_keeps_markup_and_html_as_text(engine, history):
+    db = history
+    db.add([db.Commit(code={"await_misuse": v}) for v in (5, 4, 3)])
+    with store.write_session(engine) as s:
+        store.ensure_repository(
+            s, root="/src/shop", name="[bold]shop[/bold] <b>x</b>", branch="main"
+        )
+
+    def render() -> str:
+        return run_export(
+            engine=engine, config=Config(), fmt="svg", now=db.times[-1] + 60, record=False
+        )
+
+    first = render()
+    assert render() == first
+    ET.fromstring(first)
+    assert "healthtui · [bold]shop[/bold] <b>x</b>" in _svg_text(first)
+
+
+def test_svg_without_the_renderer_is_a_clear_error(project, capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "healthtui.tui.screenshots", None)
     code, out, err = export(project, capsys, "--format", "svg", "-o", str(tmp_path / "o.svg"))
     assert (code, out) == (2, "")
     assert err.startswith(
         "healthtui: error: --format svg: the dashboard screenshot renderer is not available"
     )
+    assert err.count("\n") == 1
     assert not (tmp_path / "o.svg").exists()
     assert _last(project[1]) is None
+
+
+def _svg_text(svg: str) -> str:
+    """The text an SVG screenshot shows, line by line."""
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
