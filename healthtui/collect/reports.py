@@ -2,10 +2,11 @@
 
 A report (pytest-json-report 1.5: `created`, `duration`, `exitcode`, `root`, `environment`,
 `summary`, `collectors`, `tests`, `warnings`) is read once under a size cap and hashed: the same
-bytes are never ingested twice. The parser walks the top-level object itself and hands each
-`tests` element to the C JSON scanner one at a time, reducing it to a compact record at once, so
-even a huge report is never held as a tree of dicts. Every value is type-checked; a bad file gets
-one line naming the key and the problem, is recorded as a problem, and the other files go on.
+bytes are never ingested twice. The parser walks the top-level object itself; the `tests` array
+goes through the C JSON scanner in one piece, or one element at a time above `STREAM_ABOVE`, so
+a huge report is never held as a tree of dicts; each test is reduced to a compact record at
+once. Every value is type-checked; a bad file gets one line naming the key and the problem, is
+recorded as a problem, and the other files go on.
 
 Each run is linked to a commit (`--commit`, else a commit in the report's metadata such as
 `commit` or CI variables like `GIT_COMMIT`, else HEAD at ingest), checked to come from this
