@@ -61,7 +61,12 @@ ALIASES = {"suites": suites.ID, "markers": markers.ID}
 
 
 class RuleEngine:
-    """The rules of one configuration. Picklable (worker processes rebuild it from config)."""
+    """The rules of one configuration. Picklable (worker processes rebuild it from config).
+
+    Runs every rule (ids: see the package docstring) except those in `rules.disable`; `only`
+    (e.g. `scan --rule`) runs exactly the rules it names instead, disabled ones included. An
+    unknown id in either is a ConfigError.
+    """
 
     def __init__(
         self,
