@@ -52,3 +52,14 @@ def bucket_max(values: Sequence[float], buckets: int) -> list[float]:
         max(values[int(b * size) : max(int((b + 1) * size), int(b * size) + 1)])
         for b in range(buckets)
     ]
+
+
+def stretch(values: Sequence[float], width: int) -> list[float]:
+    """Exactly `width` values: fewer are widened (each repeated over its share), more are
+    bucketed keeping each slice's largest, so a short series still spans the whole sparkline."""
+    n = len(values)
+    if n == 0 or width <= 0:
+        return []
+    if n >= width:
+        return bucket_max(values, width)
+    return [values[min(i * n // width, n - 1)] for i in range(width)]

@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from healthtui import metrics as m
 from healthtui.tui import data
-from healthtui.tui.downsample import bucket_last
+from healthtui.tui.downsample import stretch
 from healthtui.tui.messages import MetricSelected
 from healthtui.tui.screens.base import DataScreen, Table, keep_cursor, restore_cursor
 from healthtui.tui.text import delta_style, fmt_delta, metric_title, plain
@@ -55,7 +55,7 @@ def spark_text(values: tuple[float, ...], width: int = 16) -> str:
     """A one-line sparkline made of block characters."""
     if not values:
         return ""
-    vals = bucket_last(values, width)
+    vals = stretch(values, width)
     lo, hi = min(vals), max(vals)
     if hi == lo:
         return SPARK_CHARS[0] * len(vals)

@@ -136,9 +136,13 @@ class TrendChart(PlotextPlot):
             label = clean(line.label) if len(spec.lines) > 1 else None
             plt.plot(xs, ys, marker="braille", color=self._rgb(line.color), label=label)
         lo, hi = min(ys_all), max(ys_all)
+        x_lo, x_hi = min(xs_all), max(xs_all)
+        if x_hi == x_lo:
+            x_lo, x_hi = x_lo - 1, x_hi + 1
         if spec.target is not None:
             lo, hi = min(lo, spec.target), max(hi, spec.target)
-            plt.hline(spec.target, color=self._rgb("success"))
+            # drawn like the data (braille), so a value on target sits on the target line
+            plt.plot([x_lo, x_hi], [spec.target] * 2, marker="braille", color=self._rgb("success"))
         if spec.cursor is not None:
             plt.vline(spec.cursor, color=self._rgb("accent"))
         for mark in spec.marks:
@@ -150,17 +154,12 @@ class TrendChart(PlotextPlot):
             )
         pad = (hi - lo) * 0.08 or (abs(hi) * 0.1 or 1.0)
         lo_y, hi_y = lo - pad, hi + pad
-        if lo >= 0:
-            lo_y = max(lo_y, 0)
-        if spec.ratio and hi <= 1:
-            hi_y = min(hi_y, 1.0)
         plt.ylim(lo_y, hi_y)
-        yt = nice_ticks(lo_y, hi_y, max(min((self.size.height - 2) // 3, 6), 2))
+        yt = nice_ticks(lo_y, hi_y, max(min(self.size.height // 3, 6), 3))
+        if lo >= 0:
+            yt = [v for v in yt if v >= 0] or [0.0]
         step = yt[1] - yt[0] if len(yt) > 1 else 1.0
         plt.yticks(yt, [value_label(v, spec.ratio, step) for v in yt])
-        x_lo, x_hi = min(xs_all), max(xs_all)
-        if x_hi == x_lo:
-            x_lo, x_hi = x_lo - 1, x_hi + 1
         plt.xlim(x_lo, x_hi)
         count = max(min(self.size.width // 16, 7), 2)
         xt = _spread(x_lo, x_hi, count)

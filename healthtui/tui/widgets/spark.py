@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from healthtui.tui.downsample import bucket_max
+from healthtui.tui.downsample import stretch
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 
@@ -15,7 +15,7 @@ def bars(values: tuple[float, ...], width: int, height: int) -> str:
     """`values` as `height` rows of bars, one column per bucket; the lowest value keeps a sliver."""
     if not values or width <= 0 or height <= 0:
         return ""
-    vals = bucket_max(values, width)
+    vals = stretch(values, width)
     lo, hi = min(vals), max(vals)
     steps = height * 8
     levels = [

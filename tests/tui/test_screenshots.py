@@ -1,0 +1,47 @@
+"""`render_svg`: one screen as SVG text, for `healthtui export --format svg` and the README."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from healthtui.config import Config
+from healthtui.tui.screenshots import SCREENS, render_svg
+
+
+def test_render_svg_draws_the_overview_deterministically(history, history_engine):
+    first = render_svg(engine=history_engine, config=Config(), repo_label="shop", now=history.now)
+    again = render_svg(engine=history_engine, config=Config(), repo_label="shop", now=history.now)
+    assert first.startswith("<svg") and first == again
+    text = first.replace("&#160;", " ")
+    assert "healthtui · shop" in text
+    assert "Await misuse" in text and "Golden path pass rate" in text
+    assert "collected" in text and "1 h ago" in text
+
+
+@pytest.mark.parametrize("screen", [s for s in SCREENS if s != "overview"])
+def test_render_svg_reaches_every_screen(history, history_engine, screen):
+    svg = render_svg(
+        engine=history_engine, config=Config(), screen=screen, size=(100, 30), now=history.now
+    )
+    marker = {
+        "metric": "Commits that changed it",
+        "commit": "Findings changed",
+        "findings": "Sites",
+        "tests": "newest run",
+        "help": "healthtui help",
+    }[screen]
+    assert marker in svg.replace("&#160;", " ")
+
+
+def test_render_svg_works_inside_a_running_event_loop(history, history_engine):
+    async def inside() -> str:
+        return render_svg(engine=history_engine, config=Config(), now=history.now)
+
+    assert "Await misuse" in asyncio.run(inside()).replace("&#160;", " ")
+
+
+def test_render_svg_rejects_an_unknown_screen(history_engine):
+    with pytest.raises(ValueError, match="unknown screen"):
+        render_svg(engine=history_engine, config=Config(), screen="nope")
