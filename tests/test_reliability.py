@@ -138,6 +138,10 @@ def test_killed_collects_at_random_points_converge_to_the_uninterrupted_result(r
 def test_collect_while_a_backfill_runs_waits_its_turn_and_never_double_counts(repo, tmp_path):
     db = tmp_path / "h.db"
     running = subprocess.Popen(cli(repo, db, "backfill"), stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while snapshot_count(db) == 0 and running.poll() is None:  # the backfill holds the lock
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
     collects = [run(repo, db, "collect") for _ in range(2)]
     assert running.wait(timeout=60) == 0
     for out in collects:
