@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -180,10 +181,15 @@ def change_token(engine: Engine) -> int:
 
 
 class ChangeWatcher:
-    """Holds one connection open so `PRAGMA data_version` sees other connections' commits."""
+    """Holds one connection open so `PRAGMA data_version` sees other connections' commits.
+
+    Safe to poll from a worker thread while another thread closes it: the connection is only
+    touched under a lock, and a closed watcher reports no change."""
 
     def __init__(self, engine: Engine):
+        self._lock = threading.Lock()
         self._raw = engine.raw_connection()
+        self._closed = False
         self._last = self._read()
 
     def _read(self) -> int:
@@ -196,14 +202,20 @@ class ChangeWatcher:
 
     def changed(self) -> bool:
         """True once after each commit by any other connection."""
-        value = self._read()
+        with self._lock:
+            if self._closed:
+                return False
+            value = self._read()
         if value != self._last:
             self._last = value
             return True
         return False
 
     def close(self) -> None:
-        self._raw.close()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._raw.close()
 
 
 @contextlib.contextmanager
