@@ -28,10 +28,7 @@ from healthtui.tui.providers import COMMAND_PROVIDERS
 from healthtui.tui.screens.commit import CommitScreen
 from healthtui.tui.screens.findings import FindingsScreen
 from healthtui.tui.screens.first_run import FirstRunScreen
-from healthtui.tui.screens.help import HelpScreen
-from healthtui.tui.screens.metric import MetricScreen
 from healthtui.tui.screens.overview import OverviewScreen
-from healthtui.tui.screens.tests import TestsScreen
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
@@ -41,7 +38,7 @@ POLL_SECONDS = 2.0
 class HealthApp(App[None]):
     """Trends of a codebase's migration and test health, with drill-downs to commits and lines."""
 
-    CSS_PATH = "health.tcss"
+    CSS_PATH = Path(__file__).with_name("health.tcss")
     TITLE = "healthtui"
     COMMANDS = App.COMMANDS | set(COMMAND_PROVIDERS)
     BINDINGS = [
@@ -115,7 +112,7 @@ class HealthApp(App[None]):
 
     def prefetch_tests(self) -> None:
         """Read the Tests screen in the background, so `t` opens it at once."""
-        cached = self.cached(TestsScreen.KEY, self.generation)
+        cached = self.cached(data.TESTS_KEY, self.generation)
         if self.prefetch and (cached is None or not cached.complete):
             self.run_worker(self._prefetch_tests(), group="prefetch", exclusive=True)
 
@@ -126,7 +123,8 @@ class HealthApp(App[None]):
             full = await asyncio.to_thread(data.complete_tests, self.engine, partial)
         except Exception:  # the screen itself reports read errors when it is opened
             return
-        self.remember(TestsScreen.KEY, generation, full)
+        self.remember(data.TESTS_KEY, generation, full)
+        await asyncio.to_thread(_import_chart_screens)
 
     # Live refresh: a cheap PRAGMA data_version poll in a worker thread.
 
@@ -167,6 +165,8 @@ class HealthApp(App[None]):
             self.pop_screen()
 
     def open_metric(self, metric: str) -> None:
+        from healthtui.tui.screens.metric import MetricScreen
+
         if isinstance(self.screen, MetricScreen) and self.screen.metric == metric:
             return
         self.push_screen(MetricScreen(metric))
@@ -180,6 +180,8 @@ class HealthApp(App[None]):
         self.push_screen(FindingsScreen(rule=rule, path=path))
 
     def open_tests(self) -> None:
+        from healthtui.tui.screens.tests import TestsScreen
+
         if not isinstance(self.screen, TestsScreen):
             self.push_screen(TestsScreen())
 
@@ -197,6 +199,8 @@ class HealthApp(App[None]):
         self.open_findings(message.rule, message.path)
 
     def action_help(self) -> None:
+        from healthtui.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
@@ -225,7 +229,7 @@ class HealthApp(App[None]):
         if action == "overview":
             return not isinstance(screen, OverviewScreen)
         if action == "tests":
-            return not isinstance(screen, TestsScreen)
+            return type(screen).__name__ != "TestsScreen"  # not imported until first shown
         if action == "findings":
             return not isinstance(screen, FindingsScreen)
         return True
@@ -261,6 +265,14 @@ class HealthApp(App[None]):
             )
         elif outcome != 0:
             self.notify(f"The editor exited with status {outcome}", severity="warning")
+
+
+def _import_chart_screens() -> None:
+    """Import the screens that draw charts (plotext) and help (markdown) ahead of their first use;
+    they stay out of the start-up path."""
+    import healthtui.tui.screens.help
+    import healthtui.tui.screens.metric
+    import healthtui.tui.screens.tests  # noqa: F401
 
 
 def _run_editor(argv: list[str], *, interactive: bool) -> int | OSError:

@@ -22,6 +22,8 @@ WEEK = 7 * DAY
 SPARK_WINDOW = 30 * DAY
 SPARK_POINTS = 60
 MAX_TABLE_ROWS = 500
+TESTS_KEY = ("tests",)  # where the app caches the Tests screen's read
+COMMITS_UPFRONT = 80  # commit details read with a metric's series (newest and biggest moves)
 
 # Listed on the overview below the cards even when no collector has produced them yet.
 OTHER_METRICS = (
@@ -214,7 +216,7 @@ class Move:
 
     point: store.Point
     before: float | None
-    commit: store.CommitInfo | None
+    commit: store.CommitInfo | None  # None until read (see `load_commits`)
 
     @property
     def delta(self) -> float:
@@ -250,10 +252,16 @@ def moves_of(points: tuple[store.Point, ...]) -> list[tuple[store.Point, float |
 
 
 def load_metric(engine: Any, config: Config, metric: str) -> MetricData:
+    """The metric's whole series and its moves; commit details only for the newest and the biggest
+    moves (a noisy metric moves thousands of times; the rest are read when shown)."""
     with store.read_session(engine) as s:
         points = store.metric_series(s, metric=metric)
         raw = moves_of(points)
-        commits = store.commits_by_sha(s, shas=[p.sha for p, _ in raw])
+        biggest = sorted(raw, key=lambda pb: abs(pb[0].value - (pb[1] or 0.0)), reverse=True)
+        wanted = {p.sha for p, _ in raw[-COMMITS_UPFRONT:]} | {
+            p.sha for p, _ in biggest[:COMMITS_UPFRONT]
+        }
+        commits = store.commits_by_sha(s, shas=sorted(wanted))
     moves = tuple(Move(point=p, before=b, commit=commits.get(p.sha)) for p, b in raw)
     return MetricData(
         metric=metric,
@@ -262,6 +270,11 @@ def load_metric(engine: Any, config: Config, metric: str) -> MetricData:
         points=points,
         moves=moves,
     )
+
+
+def load_commits(engine: Any, shas: list[str]) -> dict[str, store.CommitInfo]:
+    with store.read_session(engine) as s:
+        return store.commits_by_sha(s, shas=shas)
 
 
 def _order(at: int, seq: int | None) -> tuple[int, int]:

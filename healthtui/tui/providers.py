@@ -74,7 +74,10 @@ class MetricCommands(_HealthProvider):
     """Every stored metric, by title or id."""
 
     async def startup(self) -> None:
-        self.metrics = await asyncio.to_thread(data.metric_ids, self.health.engine)
+        try:
+            self.metrics = await asyncio.to_thread(data.metric_ids, self.health.engine)
+        except Exception:  # an unreadable database: the other commands still work
+            self.metrics = ()
 
     def _label(self, metric: str) -> str:
         return f"Metric: {clean(metric_title(metric))} ({clean(metric)})"
@@ -103,9 +106,7 @@ class CommitCommands(_HealthProvider):
     """Commits by sha prefix or by words of the subject."""
 
     async def search(self, query: str) -> Hits:
-        words = (
-            query.removeprefix("commit").strip() if query.lower().startswith("commit") else query
-        )
+        words = query[7:] if query.lower().startswith("commit ") else query
         if len(words.strip()) < 2:
             return
         commits = await asyncio.to_thread(data.find_commits, self.health.engine, words, 15)

@@ -62,7 +62,7 @@ def _navigate(screen: str, engine: Any, config: Config) -> Callable[[Any], Any]:
         if name == "metric":
             app.open_metric(arg or m.HEADLINE[0])
         elif name == "commit":
-            sha = arg or _biggest_jump(engine, config)
+            sha = arg or await asyncio.to_thread(_biggest_jump, engine, config)
             if sha:
                 app.open_commit(sha)
         elif name == "findings":

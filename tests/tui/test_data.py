@@ -79,7 +79,14 @@ def test_an_empty_database_is_the_first_run(engine):
 
 
 def test_the_overview_samples_a_long_history_and_keeps_the_newest_values(tmp_path):
-    history = build_history(tmp_path / "long.db", commits=600, step=3600, runs=40, findings=False)
+    history = build_history(
+        tmp_path / "long.db",
+        commits=600,
+        step=3600,
+        runs=40,
+        findings=False,
+        tests_snapshot_every_commit=True,
+    )
     engine = store.open_engine(history.path)
     try:
         overview = data.load_overview(engine, Config(), history.now)
@@ -92,6 +99,17 @@ def test_the_overview_samples_a_long_history_and_keeps_the_newest_values(tmp_pat
     assert data.SPARK_POINTS <= len(card.spark) <= data.SPARK_POINTS + 3
     rate = overview.headline[3]
     assert rate.value is not None and rate.previous is not None
+    engine = store.open_engine(history.path)
+    try:
+        noisy = data.load_metric(engine, Config(), "tests.total")  # moves at every commit
+        later = data.load_commits(engine, [mv.point.sha for mv in noisy.moves])
+    finally:
+        engine.dispose()
+    assert len(noisy.moves) == 600
+    known = [mv for mv in noisy.moves if mv.commit is not None]
+    assert data.COMMITS_UPFRONT <= len(known) <= 2 * data.COMMITS_UPFRONT
+    assert all(mv.commit is not None for mv in noisy.moves[-data.COMMITS_UPFRONT :])
+    assert set(later) == {mv.point.sha for mv in noisy.moves}
 
 
 def test_metric_data_lists_every_move_with_its_commit(history, history_engine):

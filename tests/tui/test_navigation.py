@@ -7,9 +7,11 @@ from pathlib import Path
 
 from textual.widgets import Digits
 
+import store
 from healthtui import metrics as m
+from healthtui.config import Config
 from healthtui.tui import data
-from healthtui.tui.app import DARK_THEME, LIGHT_THEME
+from healthtui.tui.app import DARK_THEME, LIGHT_THEME, HealthApp
 from healthtui.tui.screens.commit import CommitScreen
 from healthtui.tui.screens.findings import FindingsScreen
 from healthtui.tui.screens.help import HelpScreen
@@ -20,7 +22,7 @@ from healthtui.tui.widgets.card import HeadlineCard
 from healthtui.tui.widgets.chart import TrendChart
 from healthtui.tui.widgets.strip import OutcomeStrip
 from healthtui.tui.widgets.tabline import TabLine
-from tests.tui.history import FLAKY, code_metrics
+from tests.tui.history import FLAKY, build_history, code_metrics
 from tests.tui.pilot import (
     column_text,
     palette,
@@ -388,3 +390,26 @@ def test_the_work_tree_guard_refuses_paths_outside_it(tmp_path: Path):
     root.mkdir()
     assert (root / "../outside.py").resolve() == outside.resolve()
     assert root.resolve() not in outside.resolve().parents
+
+
+async def test_a_noisy_metric_reads_the_remaining_subjects_after_the_first_paint(tmp_path):
+    history = build_history(
+        tmp_path / "noisy.db",
+        commits=300,
+        step=3600,
+        findings=False,
+        tests_snapshot_every_commit=True,
+    )
+    engine = store.open_engine(history.path)
+    app = HealthApp(engine=engine, config=Config(), poll_interval=0, now=lambda: history.now)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.open_metric("tests.total")
+            await settle(pilot)
+            screen = app.screen
+            assert sum(mv.commit is None for mv in screen.data.moves) > 0
+            subjects = column_text(screen.query_one("#changes"), 3)
+            assert len(subjects) == 300 and "…" not in subjects
+    finally:
+        engine.dispose()

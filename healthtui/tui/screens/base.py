@@ -41,6 +41,7 @@ class DataScreen(Screen[None], Generic[T]):
     def __init__(self) -> None:
         super().__init__()
         self.loaded_generation = -1
+        self.requested_generation = -1
         self.data: T | None = None
 
     @property
@@ -60,6 +61,7 @@ class DataScreen(Screen[None], Generic[T]):
         raise NotImplementedError
 
     def reload(self) -> None:
+        self.requested_generation = self.health.generation
         self.run_worker(self._reload(), group="load", exclusive=True, exit_on_error=False)
 
     async def _reload(self) -> None:
@@ -94,6 +96,7 @@ class DataScreen(Screen[None], Generic[T]):
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.reload()  # start reading now, while the empty screen is laid out and drawn
 
     def _theme_changed(self, _theme: object) -> None:
         if self.data is not None and self.is_mounted:
@@ -104,7 +107,7 @@ class DataScreen(Screen[None], Generic[T]):
             self.show(self.data)
 
     def on_screen_resume(self) -> None:
-        if self.loaded_generation != self.health.generation:
+        if self.health.generation not in (self.loaded_generation, self.requested_generation):
             self.reload()
 
     def on_snapshots_changed(self, _message: SnapshotsChanged) -> None:

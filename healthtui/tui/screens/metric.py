@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Hashable
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
 
+import store
 from healthtui.metrics import info as metric_info
 from healthtui.tui import data
 from healthtui.tui.messages import CommitSelected
@@ -51,6 +53,7 @@ class MetricScreen(DataScreen[data.MetricData]):
         self.by_size = False
         self._x_of: dict[str, float] = {}
         self._spec = ChartSpec()
+        self._commits: dict[str, store.CommitInfo] = {}  # read later, for rows shown
 
     def compose(self) -> ComposeResult:
         yield Static(id="metric-title", classes="screen-title")
@@ -171,14 +174,17 @@ class MetricScreen(DataScreen[data.MetricData]):
         subject_width = flex_width(table, sum(FIXED), 6)
         table.clear()
         color = self.health.color
+        missing = []
         for mv in shown:
-            c = mv.commit
+            c = mv.commit or self._commits.get(mv.point.sha)
+            if c is None:
+                missing.append(mv.point.sha)
             first = mv.before is None
             table.add_row(
                 Text(mv.point.sha[:8], style=color("accent")),
                 Text(commit_time(mv.point.at, c.committer_offset if c else 0)),
-                plain(shorten(c.author_name, FIXED[2]) if c else "?"),
-                plain(shorten(c.subject, subject_width) if c else ""),
+                plain(shorten(c.author_name, FIXED[2]) if c else "…"),
+                plain(shorten(c.subject, subject_width) if c else "…"),
                 Text(
                     "first" if first else fmt_delta(info, mv.delta),
                     style="dim" if first else color(delta_style(info, mv.delta)),
@@ -188,6 +194,8 @@ class MetricScreen(DataScreen[data.MetricData]):
                 key=mv.point.sha,
             )
         restore_cursor(table, selected, 0)
+        if missing:
+            self.run_worker(self._read_commits(missing), group="commits", exclusive=True)
         order = "biggest change first" if self.by_size else "newest first"
         more = f" · showing {len(shown)} of {len(moves)}" if len(moves) > len(shown) else ""
         self.query_one("#changes-title", Static).update(
@@ -197,6 +205,13 @@ class MetricScreen(DataScreen[data.MetricData]):
                 ("  ·  ▲▼ on the chart: the biggest jumps", "dim"),
             )
         )
+
+    async def _read_commits(self, shas: list[str]) -> None:
+        """Authors and subjects of the rows shown that the first read left out."""
+        found = await asyncio.to_thread(data.load_commits, self.health.engine, shas)
+        self._commits.update(found)
+        if found and self.data is not None:
+            self._fill_changes(self.window()[1])
 
     def on_data_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
         if self.data is not None:

@@ -157,7 +157,7 @@ def percent(value: float | None) -> str:
 
 class TestsScreen(DataScreen[data.TestsData]):
     __test__ = False
-    KEY = ("tests",)
+    KEY = data.TESTS_KEY
     BINDINGS = [
         *(
             Binding(str(i + 1), f"tab('{tab.id}')", tab.title, group=TABS)

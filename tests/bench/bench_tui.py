@@ -1,0 +1,264 @@
+"""TUI benchmark: first paint and screen switches on a year of hourly snapshots and 1,000 test runs.
+
+Run on demand: `python tests/bench/bench_tui.py [--hours 8760] [--runs 1000] [--repeat 5]`.
+The database is built through the store's own write functions (every metric at every hourly
+commit, 1,000 pytest runs of ~230 tests each) and cached under tests/bench/out/ for the next run.
+
+Measured in this one run, side by side:
+- a bare Textual app showing one line (the floor: importing and starting Textual),
+- the dashboard on the 60-commit test history,
+- the dashboard on the year.
+"First paint" is from `App.run` starting to the overview's data on screen (after the next refresh);
+"cold" adds a fresh Python process importing everything. A switch is from the key press to the
+new screen painted ("visible") and to its data painted ("data"). Results go to stdout and to
+tests/bench/out/tui.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+
+import store  # noqa: E402
+from healthtui.config import Config  # noqa: E402
+from healthtui.tui.app import HealthApp  # noqa: E402
+from healthtui.tui.screens.base import DataScreen  # noqa: E402
+from tests.tui.history import build_history  # noqa: E402
+
+SIZE = (120, 40)
+EVENTS: list[tuple[str, str, float]] = []
+
+
+def _instrument() -> None:
+    """Record when a data screen becomes visible and when its data reaches the screen."""
+    resume = DataScreen.on_screen_resume
+
+    def timed_resume(self):
+        resume(self)
+        name = type(self).__name__
+        self.app.call_after_refresh(lambda: EVENTS.append(("visible", name, time.perf_counter())))
+
+    for cls in DataScreen.__subclasses__():
+        if "show" in cls.__dict__:
+            original = cls.__dict__["show"]
+
+            def wrapped(self, data, _original=original):
+                _original(self, data)
+                name = type(self).__name__
+                what = "data" if getattr(data, "complete", True) else "partial"
+                self.app.call_after_refresh(
+                    lambda: EVENTS.append((what, name, time.perf_counter()))
+                )
+
+            cls.show = wrapped
+    DataScreen.on_screen_resume = timed_resume
+
+
+async def _wait(kind: str, screen: str, since: float, timeout: float = 60.0) -> float:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        for what, name, at in EVENTS:
+            if what == kind and name == screen and at >= since:
+                return at - since
+        await asyncio.sleep(0.002)
+    raise TimeoutError(f"{screen} never reached {kind}")
+
+
+async def _measure(db: Path, now: float, repeat: int) -> dict[str, list[float]]:
+    engine = store.open_engine(db)
+    results: dict[str, list[float]] = {}
+
+    def add(name: str, value: float) -> None:
+        results.setdefault(name, []).append(value * 1000)
+
+    try:
+        for _ in range(repeat):
+            EVENTS.clear()
+            app = HealthApp(engine=engine, config=Config(), now=lambda: now, poll_interval=0)
+            started = time.perf_counter()
+            async with app.run_test(size=SIZE) as pilot:
+                add("first paint", await _wait("data", "OverviewScreen", started))
+                await app.workers.wait_for_complete()  # the Tests prefetch
+                await pilot.pause()
+                app._cache.clear()  # measure the screens' own reads, not the prefetch
+                for key, screen, label in (
+                    ("1", "MetricScreen", "overview → metric"),
+                    ("enter", "CommitScreen", "metric → commit"),
+                    ("escape", "MetricScreen", "commit → metric (back)"),
+                    ("escape", "OverviewScreen", "metric → overview (back)"),
+                    ("t", "TestsScreen", "overview → tests"),
+                    ("escape", "OverviewScreen", "tests → overview (back)"),
+                    ("f", "FindingsScreen", "overview → findings"),
+                    ("escape", "OverviewScreen", "findings → overview (back)"),
+                    ("t", "TestsScreen", "overview → tests (read before)"),
+                ):
+                    t0 = time.perf_counter()
+                    await pilot.press(key)
+                    add(f"{label}: visible", await _wait("visible", screen, t0))
+                    if "back" not in label:
+                        if screen == "TestsScreen" and "before" not in label:
+                            add(f"{label}: first rows", await _wait("partial", screen, t0))
+                        add(f"{label}: data", await _wait("data", screen, t0))
+                    await app.workers.wait_for_complete()
+                    await pilot.pause()
+    finally:
+        engine.dispose()
+    return results
+
+
+async def _bare_first_paint(repeat: int) -> list[float]:
+    from textual.app import App
+    from textual.widgets import Static
+
+    class Bare(App[None]):
+        painted: list[float] = []
+
+        def compose(self):
+            yield Static("hello")
+
+        def on_mount(self) -> None:
+            self.call_after_refresh(lambda: self.painted.append(time.perf_counter()))
+
+    out = []
+    for _ in range(repeat):
+        Bare.painted = []
+        started = time.perf_counter()
+        async with Bare().run_test(size=SIZE) as pilot:
+            while not Bare.painted:
+                await pilot.pause(0.002)
+        out.append((Bare.painted[0] - started) * 1000)
+    return out
+
+
+COLD = """
+import sys, time, asyncio
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+import store
+from healthtui.config import Config
+from healthtui.tui.app import HealthApp
+from healthtui.tui.screens.overview import OverviewScreen
+imported = time.perf_counter()
+done = []
+show = OverviewScreen.show
+def timed(self, data):
+    show(self, data)
+    self.app.call_after_refresh(lambda: done.append(time.perf_counter()))
+OverviewScreen.show = timed
+async def main():
+    app = HealthApp(engine=store.open_engine({db!r}), config=Config(), now=lambda: {now!r},
+                    poll_interval=0, prefetch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not done:
+            await pilot.pause(0.002)
+asyncio.run(main())
+print(imported - t0, done[0] - t0)
+"""
+
+
+def _cold(db: Path, now: float, repeat: int) -> tuple[list[float], list[float]]:
+    imports, paints = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", COLD.format(root=str(ROOT), db=str(db), now=now)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        spawn = time.perf_counter() - started
+        imports.append(float(out[0]) * 1000)
+        paints.append(spawn * 1000)
+    return imports, paints
+
+
+def _database(out: Path, hours: int, runs: int, rebuild: bool):
+    path = out / f"tui-{hours}h-{runs}runs.db"
+    if rebuild or not path.exists():
+        path.unlink(missing_ok=True)
+        started = time.perf_counter()
+        build_history(
+            path,
+            commits=hours,
+            step=3600,
+            runs=runs,
+            extra_tests=200,
+            tests_snapshot_every_commit=True,
+        )
+        print(f"built {path.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    engine = store.open_engine(path)
+    try:
+        with store.read_session(engine) as s:
+            newest = store.recent_commits(s, limit=1)[0].committed_at
+    finally:
+        engine.dispose()
+    return path, newest + 2 * 3600  # two hours after the newest commit, as in the tests
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=int, default=8760)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    year, year_now = _database(out, args.hours, args.runs, args.rebuild)
+    with tempfile.TemporaryDirectory() as tmp:
+        small = build_history(Path(tmp) / "small.db")
+        with store.read_session(store.open_engine(year)) as s:
+            info = store.repository_info(s)
+            values = len(store.metric_ids(s))
+        _instrument()
+        bare = asyncio.run(_bare_first_paint(args.repeat))
+        small_results = asyncio.run(_measure(small.path, small.now, args.repeat))
+        year_results = asyncio.run(_measure(year, year_now, args.repeat))
+        small_cold = _cold(small.path, small.now, max(args.repeat // 2, 2))
+        year_cold = _cold(year, year_now, max(args.repeat // 2, 2))
+    lines = [
+        f"# TUI benchmark ({args.hours} hourly commits x {values} metrics = "
+        f"{info.snapshots:,} snapshots, {args.runs} test runs; medians of {args.repeat}, ms)",
+        "",
+        "| measure | bare Textual app | 60-commit history | year | year / bare |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    bare_ms = _median(bare)
+    first = ("first paint", bare_ms)
+    rows = [first] + [(name, None) for name in year_results if name != "first paint"]
+    for name, base in rows:
+        s, y = _median(small_results.get(name, [])), _median(year_results.get(name, []))
+        ratio = f"{y / base:.1f}x" if base else ""
+        lines.append(
+            f"| {name} | {base:.0f} | {s:.0f} | {y:.0f} | {ratio} |"
+            if base
+            else f"| {name} |  | {s:.0f} | {y:.0f} |  |"
+        )
+    lines.append(
+        f"| cold start: imports |  | {_median(small_cold[0]):.0f} | {_median(year_cold[0]):.0f} |  |"
+    )
+    lines.append(
+        f"| cold start: process spawn to first paint |  | {_median(small_cold[1]):.0f} | "
+        f"{_median(year_cold[1]):.0f} |  |"
+    )
+    report = "\n".join(lines) + "\n"
+    (out / "tui.md").write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
