@@ -27,15 +27,19 @@ from healthtui.tui import data
 from healthtui.tui.app import DARK_THEME, HealthApp
 
 SCREENS = ("overview", "metric", "commit", "findings", "tests", "help")
+# The README's images: file name -> screen (the findings of the headline rule, not the biggest).
+SHOTS = {name: name for name in SCREENS} | {"findings": f"findings:{m.AWAIT_MISUSE}"}
 DEMO_END = datetime(2026, 3, 6, 17, 30, tzinfo=UTC)
 DEMO_SEED = 0
 
 
 async def _settle(pilot: Any) -> None:
+    """Wait for every read and the repaints it causes (as Textual's own screenshots do)."""
     app = pilot.app
     for _ in range(3):
         await pilot.pause()
         await app.workers.wait_for_complete()
+    await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 
 
@@ -190,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="healthtui-screenshots-") as tmp:
         engine, config = build_demo_database(Path(tmp))
         try:
-            for screen in SCREENS:
+            for name, screen in SHOTS.items():
                 svg = render_svg(
                     engine=engine,
                     config=config,
@@ -199,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                     repo_label="demo",
                     now=now,
                 )
-                target = args.out / f"{screen}.svg"
+                target = args.out / f"{name}.svg"
                 target.write_text(svg, encoding="utf-8")
                 print(f"wrote {target}")
         finally:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,9 @@ from healthtui.tui.screenshots import SCREENS, render_svg
 def test_render_svg_draws_the_overview_deterministically(history, history_engine):
     first = render_svg(engine=history_engine, config=Config(), repo_label="shop", now=history.now)
     again = render_svg(engine=history_engine, config=Config(), repo_label="shop", now=history.now)
+    if first != again:  # keep both for a look when this fails
+        (Path(tempfile.gettempdir()) / "render_first.svg").write_text(first)
+        (Path(tempfile.gettempdir()) / "render_again.svg").write_text(again)
     assert first.startswith("<svg") and first == again
     text = first.replace("&#160;", " ")
     assert "healthtui · shop" in text

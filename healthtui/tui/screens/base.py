@@ -130,6 +130,18 @@ def flex_width(table: DataTable[Any], fixed: int, columns: int, minimum: int = 1
     return max(width - fixed - columns * 2 * table.cell_padding - SCROLLBAR, minimum)
 
 
+def set_columns(table: DataTable[Any], columns: list[tuple[str, str, int]]) -> None:
+    """Empty `table` for refilling, with these (key, label, width) columns. Widths are always
+    given, so a table never waits for its content to be measured before it is drawn."""
+    current = [(str(c.key.value), str(c.label), c.width) for c in table.ordered_columns]
+    if current == columns:
+        table.clear()
+        return
+    table.clear(columns=True)
+    for key, label, width in columns:
+        table.add_column(label, key=key, width=width)
+
+
 def keep_cursor(table: DataTable[Any]) -> Any:
     """The key of the selected row, to select it again after the table is refilled."""
     if table.row_count == 0:

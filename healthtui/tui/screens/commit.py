@@ -14,7 +14,14 @@ import store
 from healthtui.metrics import info as metric_info
 from healthtui.tui import data
 from healthtui.tui.messages import FindingsRequested, MetricSelected
-from healthtui.tui.screens.base import DataScreen, Table, flex_width, keep_cursor, restore_cursor
+from healthtui.tui.screens.base import (
+    DataScreen,
+    Table,
+    flex_width,
+    keep_cursor,
+    restore_cursor,
+    set_columns,
+)
 from healthtui.tui.text import (
     clean,
     commit_time,
@@ -63,10 +70,7 @@ class CommitScreen(DataScreen["store.CommitDetail | None"]):
         deltas.add_column("After", key="after", width=8)
         deltas.add_column("Δ", key="delta", width=10)
         changes = self.query_one("#findings", Table)
-        changes.add_column("", key="sign", width=FIXED[0])
-        changes.add_column("Line", key="line", width=FIXED[2])
-        changes.add_column("File / source line", key="text")
-        changes.add_column("Rule", key="rule", width=FIXED[1])
+        set_columns(changes, self._change_columns(flex_width(changes, sum(FIXED), 4)))
         self.query_one("#commit-title", Static).update(
             Content.assemble(("Commit ", "bold"), (clean(self.sha[:12]), "bold"))
         )
@@ -74,6 +78,16 @@ class CommitScreen(DataScreen["store.CommitDetail | None"]):
 
     def cache_key(self) -> Hashable:
         return ("commit", self.sha)
+
+    @staticmethod
+    def _change_columns(text: int) -> list[tuple[str, str, int]]:
+        sign, rule, line = FIXED
+        return [
+            ("sign", "", sign),
+            ("line", "Line", line),
+            ("text", "File / source line", text),
+            ("rule", "Rule", rule),
+        ]
 
     def fetch(self) -> store.CommitDetail | None:
         return data.load_commit(self.health.engine, self.sha)
@@ -158,7 +172,7 @@ class CommitScreen(DataScreen["store.CommitDetail | None"]):
         color = self.health.color
         table = self.query_one("#findings", Table)
         selected = keep_cursor(table)
-        table.clear()
+        set_columns(table, self._change_columns(flex_width(table, sum(FIXED), 4)))
         self._changes = sorted(detail.changes, key=change_order)
         width = flex_width(table, sum(FIXED), 4)
         last_path = None

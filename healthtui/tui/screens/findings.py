@@ -14,7 +14,14 @@ from textual.widgets import Static
 import store
 from healthtui.metrics import info as metric_info
 from healthtui.tui import data
-from healthtui.tui.screens.base import DataScreen, Table, flex_width, keep_cursor, restore_cursor
+from healthtui.tui.screens.base import (
+    DataScreen,
+    Table,
+    flex_width,
+    keep_cursor,
+    restore_cursor,
+    set_columns,
+)
 from healthtui.tui.text import clean, plain, shorten, shorten_path
 from healthtui.tui.widgets.keybar import KeyBar
 
@@ -54,12 +61,9 @@ class FindingsScreen(DataScreen[data.FindingsData]):
 
     def on_mount(self) -> None:
         groups = self.query_one("#groups", Table)
-        groups.add_column("Group", key="group")
-        groups.add_column("Sites", key="count", width=5)
-        groups.add_column("Files", key="files", width=5)
+        set_columns(groups, group_columns(flex_width(groups, 10, 3, minimum=12)))
         sites = self.query_one("#sites", Table)
-        sites.add_column("Line", key="line")
-        sites.add_column("Source", key="text")
+        set_columns(sites, site_columns(flex_width(sites, 6, 2)))
         self.query_one("#findings-title", Static).update(Content.from_markup("[b]Findings[/b]"))
         groups.focus()
 
@@ -118,13 +122,13 @@ class FindingsScreen(DataScreen[data.FindingsData]):
         table = self.query_one("#groups", Table)
         selected = keep_cursor(table)
         fallback = table.cursor_row
-        table.clear()
+        width = flex_width(table, 10, 3, minimum=12)
+        set_columns(table, group_columns(width))
         self._group_rows = {}
         for f in d.findings:
             key = data.group_key(f.path, self.grouping, d.owners)
             self._group_rows.setdefault(key, []).append(f)
         groups = data.group_findings(d.findings, self.grouping, d.owners)
-        width = flex_width(table, 10, 3, minimum=12)
         for g in groups:
             table.add_row(
                 plain(shorten_path(g.key, width)),
@@ -155,10 +159,10 @@ class FindingsScreen(DataScreen[data.FindingsData]):
         rows = self._group_rows.get(str(key), []) if key is not None else []
         sites = self.query_one("#sites", Table)
         selected = keep_cursor(sites)
-        sites.clear()
+        width = flex_width(sites, 6, 2)
+        set_columns(sites, site_columns(width))
         self._sites = sorted(rows, key=lambda f: (f.path, f.line, f.col))
         multi_file = len({f.path for f in self._sites}) > 1
-        width = flex_width(sites, 6, 2)
         last_path = None
         for i, f in enumerate(self._sites):
             if multi_file and f.path != last_path:
@@ -176,7 +180,7 @@ class FindingsScreen(DataScreen[data.FindingsData]):
             Content.assemble(
                 ("Sites", "bold"),
                 "  ",
-                shorten_path(label, max(sites.size.width - 24, 16)),
+                shorten_path(label, max(sites.size.width - 32, 16)),
                 ("  · e opens the line", "dim"),
             )
         )
@@ -220,3 +224,11 @@ class FindingsScreen(DataScreen[data.FindingsData]):
         self.rule = names[(i + step) % len(names)]
         self.path = None
         self.reload()
+
+
+def group_columns(width: int) -> list[tuple[str, str, int]]:
+    return [("group", "Group", width), ("count", "Sites", 5), ("files", "Files", 5)]
+
+
+def site_columns(width: int) -> list[tuple[str, str, int]]:
+    return [("line", "Line", 6), ("text", "Source", width)]

@@ -16,7 +16,14 @@ import store
 from healthtui.metrics import info as metric_info
 from healthtui.tui import data
 from healthtui.tui.messages import CommitSelected
-from healthtui.tui.screens.base import DataScreen, Table, flex_width, keep_cursor, restore_cursor
+from healthtui.tui.screens.base import (
+    DataScreen,
+    Table,
+    flex_width,
+    keep_cursor,
+    restore_cursor,
+    set_columns,
+)
 from healthtui.tui.text import (
     commit_time,
     delta_style,
@@ -64,17 +71,24 @@ class MetricScreen(DataScreen[data.MetricData]):
 
     def on_mount(self) -> None:
         table = self.query_one("#changes", Table)
-        table.add_column("Commit", key="sha", width=FIXED[0])
-        table.add_column("Date", key="date", width=FIXED[1])
-        table.add_column("Author", key="author", width=FIXED[2])
-        table.add_column("Subject", key="subject")
-        table.add_column("Δ", key="delta", width=FIXED[3])
-        table.add_column("After", key="after", width=FIXED[4])
+        set_columns(table, self._columns(flex_width(table, sum(FIXED), 6)))
         self._title()
         table.focus()
 
     def cache_key(self) -> Hashable:
         return ("metric", self.metric)
+
+    @staticmethod
+    def _columns(subject: int) -> list[tuple[str, str, int]]:
+        sha, date, author, delta, after = FIXED
+        return [
+            ("sha", "Commit", sha),
+            ("date", "Date", date),
+            ("author", "Author", author),
+            ("subject", "Subject", subject),
+            ("delta", "Δ", delta),
+            ("after", "After", after),
+        ]
 
     def context_rule(self) -> str | None:
         return data.rule_of(self.metric)
@@ -172,7 +186,7 @@ class MetricScreen(DataScreen[data.MetricData]):
             ordered = list(reversed(moves))
         shown = ordered[: data.MAX_TABLE_ROWS]
         subject_width = flex_width(table, sum(FIXED), 6)
-        table.clear()
+        set_columns(table, self._columns(subject_width))
         color = self.health.color
         missing = []
         for mv in shown:

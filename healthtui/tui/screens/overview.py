@@ -16,22 +16,29 @@ from healthtui import metrics as m
 from healthtui.tui import data
 from healthtui.tui.downsample import stretch
 from healthtui.tui.messages import MetricSelected
-from healthtui.tui.screens.base import DataScreen, Table, keep_cursor, restore_cursor
-from healthtui.tui.text import delta_style, fmt_delta, metric_title, plain
+from healthtui.tui.screens.base import (
+    DataScreen,
+    Table,
+    keep_cursor,
+    restore_cursor,
+    set_columns,
+)
+from healthtui.tui.text import delta_style, fmt_delta, metric_title, plain, shorten
 from healthtui.tui.widgets.card import HeadlineCard, status_label
 from healthtui.tui.widgets.keybar import KeyBar
 from healthtui.tui.widgets.status_line import StatusLine
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 COLUMNS = (
-    ("metric", "Metric"),
-    ("value", "Now"),
-    ("prev", "Δ prev"),
-    ("week", "Δ 7d"),
-    ("target", "Target"),
-    ("trend", "Trend (30 d)"),
-    ("status", "Status"),
+    ("metric", "Metric", 32),
+    ("value", "Now", 8),
+    ("prev", "Δ prev", 9),
+    ("week", "Δ 7d", 9),
+    ("target", "Target", 7),
+    ("trend", "Trend (30 d)", 16),
+    ("status", "Status", 12),
 )
+LABELS = {key: label for key, label, _ in COLUMNS}
 SORTABLE = ("status", "metric", "value", "prev", "week")
 STATUS_ORDER = {
     data.STATUS_REGRESSED: 0,
@@ -103,8 +110,7 @@ class OverviewScreen(DataScreen[data.OverviewData]):
 
     def on_mount(self) -> None:
         table = self.query_one("#metrics", Table)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        set_columns(table, list(COLUMNS))
         self._update_title()
         table.focus()
 
@@ -142,12 +148,12 @@ class OverviewScreen(DataScreen[data.OverviewData]):
         table = self.query_one("#metrics", Table)
         selected = keep_cursor(table)
         fallback = table.cursor_row
-        table.clear()
+        set_columns(table, list(COLUMNS))
         color = self.health.color
         for row in self._rows():
             info = row.info
             table.add_row(
-                plain(metric_title(row.id)),
+                plain(shorten(metric_title(row.id), COLUMNS[0][2])),
                 Text(info.format(row.value), justify="right"),
                 Text(
                     fmt_delta(info, row.delta_previous),
@@ -168,7 +174,7 @@ class OverviewScreen(DataScreen[data.OverviewData]):
         self._update_title()
 
     def _update_title(self) -> None:
-        label = dict(COLUMNS)[self.sort_column]
+        label = LABELS[self.sort_column]
         arrow = "↓" if self.sort_reverse else "↑"
         self.query_one("#others-title", Static).update(
             Content.assemble(

@@ -18,7 +18,14 @@ from textual.widgets import Static
 from healthtui import metrics as m
 from healthtui.tui import data
 from healthtui.tui.messages import CommitSelected
-from healthtui.tui.screens.base import DataScreen, Table, flex_width, keep_cursor, restore_cursor
+from healthtui.tui.screens.base import (
+    DataScreen,
+    Table,
+    flex_width,
+    keep_cursor,
+    restore_cursor,
+    set_columns,
+)
 from healthtui.tui.text import clean, plain, shorten, shorten_path
 from healthtui.tui.widgets.chart import ChartSpec, Line, TrendChart
 from healthtui.tui.widgets.keybar import KeyBar
@@ -316,14 +323,13 @@ class TestsScreen(DataScreen[data.TestsData]):
         rows = tuple(getattr(tests, tab.source))
         table = self.query_one("#tests-table", Table)
         selected = self._cursor.get(tab.id)
-        if [str(c.label) for c in table.ordered_columns] != [c.label for c in tab.columns]:
-            table.clear(columns=True)
-            for i, col in enumerate(tab.columns):
-                table.add_column(col.label, key=str(i), width=col.width)
         fixed = sum(c.width or 0 for c in tab.columns)
         flexible = sum(1 for c in tab.columns if c.width is None)
         share = flex_width(table, fixed, len(tab.columns)) // max(flexible, 1)
-        table.clear()
+        set_columns(
+            table,
+            [(f"{tab.id}-{i}", c.label, c.width or share) for i, c in enumerate(tab.columns)],
+        )
         color = self.health.color
         for i, row in enumerate(rows[: data.MAX_TABLE_ROWS]):
             cells = []
