@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import store
+from healthtui import metrics as m
 from healthtui.config import Config
 from healthtui.tui import data
 from healthtui.tui.messages import (
@@ -110,26 +111,37 @@ class HealthApp(App[None]):
         if key is not None and generation == self.generation:
             self._cache[key] = (generation, value)
 
-    def prefetch_tests(self) -> None:
-        """Read the Tests screen in the background, so `t` opens it at once."""
-        cached = self.cached(data.TESTS_KEY, self.generation)
-        if self.prefetch and (cached is None or not cached.complete):
-            self.run_worker(self._prefetch_tests(), group="prefetch", exclusive=True)
+    def prefetch_screens(self) -> None:
+        """After the overview is on screen: read what the next key most likely opens (the four
+        headline metrics, then the Tests screen) in the background, so it opens at once."""
+        if self.prefetch:
+            self.run_worker(self._prefetch, group="prefetch", exclusive=True)
 
-    async def _prefetch_tests(self) -> None:
+    async def _prefetch(self) -> None:
         generation = self.generation
         try:
-            partial = await asyncio.to_thread(data.load_tests, self.engine, self.config)
-            full = await asyncio.to_thread(data.complete_tests, self.engine, partial)
-        except Exception:  # the screen itself reports read errors when it is opened
+            await asyncio.to_thread(_import_chart_screens)
+            for metric in m.HEADLINE:
+                key = ("metric", metric)
+                if self.cached(key, generation) is None:
+                    read = await asyncio.to_thread(
+                        data.load_metric, self.engine, self.config, metric
+                    )
+                    self.remember(key, generation, read)
+            cached = self.cached(data.TESTS_KEY, generation)
+            if cached is None or not cached.complete:
+                partial = cached or await asyncio.to_thread(
+                    data.load_tests, self.engine, self.config
+                )
+                full = await asyncio.to_thread(data.complete_tests, self.engine, partial)
+                self.remember(data.TESTS_KEY, generation, full)
+        except Exception:  # the screens themselves report read errors when opened
             return
-        self.remember(data.TESTS_KEY, generation, full)
-        await asyncio.to_thread(_import_chart_screens)
 
     # Live refresh: a cheap PRAGMA data_version poll in a worker thread.
 
     def poll_for_changes(self) -> None:
-        self.run_worker(self._poll(), group="poll", exclusive=True, exit_on_error=False)
+        self.run_worker(self._poll, group="poll", exclusive=True, exit_on_error=False)
 
     def _changed(self) -> bool:
         if self._watcher is None:

@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 
 from textual.command import CommandList, CommandPalette
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
+
+from healthtui.tui.widgets.rowtable import RowTable
 
 
 async def settle(pilot: Any, rounds: int = 3) -> None:
@@ -59,18 +61,18 @@ def cell_text(cell: Any) -> str:
     return str(getattr(cell, "plain", cell))
 
 
-def row_text(table: DataTable[Any], key: Any) -> list[str]:
+def row_text(table: RowTable, key: Any) -> list[str]:
     """The plain text of each cell of a row."""
     return [cell_text(cell) for cell in table.get_row(key)]
 
 
-def column_text(table: DataTable[Any], column: int) -> list[str]:
+def column_text(table: RowTable, column: int) -> list[str]:
     return [cell_text(table.get_row_at(i)[column]) for i in range(table.row_count)]
 
 
-def row_keys(table: DataTable[Any]) -> list[Any]:
+def row_keys(table: RowTable) -> list[Any]:
     return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
 
 
-def selected_key(table: DataTable[Any]) -> Any:
+def selected_key(table: RowTable) -> Any:
     return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value

@@ -15,7 +15,7 @@ from healthtui.tui.app import DARK_THEME, LIGHT_THEME, HealthApp
 from healthtui.tui.screens.commit import CommitScreen
 from healthtui.tui.screens.findings import FindingsScreen
 from healthtui.tui.screens.help import HelpScreen
-from healthtui.tui.screens.metric import MetricScreen
+from healthtui.tui.screens.metric import SHOWN_MOVES, MetricScreen
 from healthtui.tui.screens.overview import OverviewScreen
 from healthtui.tui.screens.tests import TestsScreen
 from healthtui.tui.widgets.card import HeadlineCard
@@ -410,6 +410,6 @@ async def test_a_noisy_metric_reads_the_remaining_subjects_after_the_first_paint
             screen = app.screen
             assert sum(mv.commit is None for mv in screen.data.moves) > 0
             subjects = column_text(screen.query_one("#changes"), 3)
-            assert len(subjects) == 300 and "…" not in subjects
+            assert len(subjects) == SHOWN_MOVES and "…" not in subjects
     finally:
         engine.dispose()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable
 
 from healthtui.tui.messages import SnapshotsChanged
+from healthtui.tui.widgets.rowtable import RowTable
 
 if TYPE_CHECKING:
     from healthtui.tui.app import HealthApp
@@ -19,13 +19,10 @@ T = TypeVar("T")
 SCROLLBAR = 2
 
 
-class Table(DataTable[Any]):
-    """A row-cursor table whose Enter is shown in the footer."""
+class Table(RowTable):
+    """A row table whose Enter is shown in the footer."""
 
     BINDINGS = [Binding("enter", "select_cursor", "Open")]
-
-    def __init__(self, *, id: str | None = None, zebra_stripes: bool = True) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=zebra_stripes)
 
 
 class DataScreen(Screen[None], Generic[T]):
@@ -43,6 +40,7 @@ class DataScreen(Screen[None], Generic[T]):
         self.loaded_generation = -1
         self.requested_generation = -1
         self.data: T | None = None
+        self._shown_size: object = None
 
     @property
     def health(self) -> HealthApp:
@@ -62,7 +60,7 @@ class DataScreen(Screen[None], Generic[T]):
 
     def reload(self) -> None:
         self.requested_generation = self.health.generation
-        self.run_worker(self._reload(), group="load", exclusive=True, exit_on_error=False)
+        self.run_worker(self._reload, group="load", exclusive=True, exit_on_error=False)
 
     async def _reload(self) -> None:
         generation = self.health.generation
@@ -89,6 +87,7 @@ class DataScreen(Screen[None], Generic[T]):
         self.data = data
         with self.app.batch_update():
             self.show(data)
+        self._shown_size = self.size
         self.loaded(data)
 
     def loaded(self, data: T) -> None:
@@ -103,7 +102,8 @@ class DataScreen(Screen[None], Generic[T]):
             self.show(self.data)
 
     def on_resize(self) -> None:
-        if self.data is not None:
+        if self.data is not None and self.size != self._shown_size:
+            self._shown_size = self.size
             self.show(self.data)
 
     def on_screen_resume(self) -> None:
@@ -123,26 +123,65 @@ class DataScreen(Screen[None], Generic[T]):
         return True
 
 
-def flex_width(table: DataTable[Any], fixed: int, columns: int, minimum: int = 16) -> int:
+def flex_width(table: RowTable, fixed: int, columns: int, minimum: int = 16) -> int:
     """Cells left for a table's one flexible column when its other columns take `fixed` cells
     (`columns` counts every column, for the padding around each)."""
     width = table.size.width or table.app.size.width
     return max(width - fixed - columns * 2 * table.cell_padding - SCROLLBAR, minimum)
 
 
-def set_columns(table: DataTable[Any], columns: list[tuple[str, str, int]]) -> None:
-    """Empty `table` for refilling, with these (key, label, width) columns. Widths are always
-    given, so a table never waits for its content to be measured before it is drawn."""
-    current = [(str(c.key.value), str(c.label), c.width) for c in table.ordered_columns]
-    if current == columns:
+class Col(NamedTuple):
+    """A table column: its key, header, width in cells, and header alignment."""
+
+    key: str
+    label: str
+    width: int
+    justify: str = "left"
+
+
+def set_columns(table: RowTable, columns: Sequence[tuple[Any, ...]]) -> None:
+    """Empty `table` for refilling, with these columns (`Col` fields). Widths are given, never
+    measured from the rows, so a table draws at once and the same every time."""
+    wanted = [Col(*c) for c in columns]
+    current = [Col(str(c.key.value), c.label, c.width, c.justify) for c in table.ordered_columns]
+    if current == wanted:
         table.clear()
         return
     table.clear(columns=True)
-    for key, label, width in columns:
-        table.add_column(label, key=key, width=width)
+    for c in wanted:
+        table.add_column(c.label, key=c.key, width=c.width, justify=c.justify)
 
 
-def keep_cursor(table: DataTable[Any]) -> Any:
+FIRST_ROWS = 50  # rows added before the first paint; the rest follow right after it
+Row = tuple[Any, Any]  # (key, cells or a function making them)
+
+
+def fill(table: RowTable, rows: list[Row], selected: Any = None, fallback: int = 0) -> None:
+    """Add `rows` to an emptied `table` and put the cursor back on `selected` (else on row
+    `fallback`). A table paints only after all its rows are in, and each row costs: so only the
+    rows up to the cursor and a screenful more go in now, the rest after the next refresh."""
+    keys = [key for key, _ in rows]
+    at = keys.index(selected) if selected is not None and selected in keys else fallback
+    now = max(FIRST_ROWS, at + FIRST_ROWS)
+    token = object()
+    table._healthtui_fill = token  # type: ignore[attr-defined]
+
+    def add(chunk: list[Row]) -> None:
+        for key, cells in chunk:
+            table.add_row(*(cells() if callable(cells) else cells), key=key)
+
+    add(rows[:now])
+    restore_cursor(table, selected, fallback)
+    if len(rows) > now:
+
+        def rest() -> None:
+            if getattr(table, "_healthtui_fill", None) is token and table.is_mounted:
+                add(rows[now:])
+
+        table.call_after_refresh(rest)
+
+
+def keep_cursor(table: RowTable) -> Any:
     """The key of the selected row, to select it again after the table is refilled."""
     if table.row_count == 0:
         return None
@@ -152,7 +191,7 @@ def keep_cursor(table: DataTable[Any]) -> Any:
         return None
 
 
-def restore_cursor(table: DataTable[Any], key: Any, fallback: int = 0) -> None:
+def restore_cursor(table: RowTable, key: Any, fallback: int = 0) -> None:
     """Put the cursor back on the row with `key`, else on row `fallback` (clamped)."""
     if table.row_count == 0:
         return

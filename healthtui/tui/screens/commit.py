@@ -16,7 +16,9 @@ from healthtui.tui import data
 from healthtui.tui.messages import FindingsRequested, MetricSelected
 from healthtui.tui.screens.base import (
     DataScreen,
+    Row,
     Table,
+    fill,
     flex_width,
     keep_cursor,
     restore_cursor,
@@ -66,9 +68,9 @@ class CommitScreen(DataScreen["store.CommitDetail | None"]):
     def on_mount(self) -> None:
         deltas = self.query_one("#deltas", Table)
         deltas.add_column("Metric", key="metric", width=44)
-        deltas.add_column("Before", key="before", width=8)
-        deltas.add_column("After", key="after", width=8)
-        deltas.add_column("Δ", key="delta", width=10)
+        deltas.add_column("Before", key="before", width=8, justify="right")
+        deltas.add_column("After", key="after", width=8, justify="right")
+        deltas.add_column("Δ", key="delta", width=10, justify="right")
         changes = self.query_one("#findings", Table)
         set_columns(changes, self._change_columns(flex_width(changes, sum(FIXED), 4)))
         self.query_one("#commit-title", Static).update(
@@ -84,7 +86,7 @@ class CommitScreen(DataScreen["store.CommitDetail | None"]):
         sign, rule, line = FIXED
         return [
             ("sign", "", sign),
-            ("line", "Line", line),
+            ("line", "Line", line, "right"),
             ("text", "File / source line", text),
             ("rule", "Rule", rule),
         ]
@@ -176,20 +178,24 @@ class CommitScreen(DataScreen["store.CommitDetail | None"]):
         self._changes = sorted(detail.changes, key=change_order)
         width = flex_width(table, sum(FIXED), 4)
         last_path = None
+        rows: list[Row] = []
         for i, row in enumerate(self._changes):
             if row.path != last_path:
-                table.add_row("", "", plain(shorten(row.path, width), "bold"), "", key=f"f{i}")
+                rows.append((f"f{i}", ["", "", plain(shorten(row.path, width), "bold"), ""]))
                 last_path = row.path
-            table.add_row(
-                Text(
-                    "+" if row.delta > 0 else "−", style=color("bad" if row.delta > 0 else "good")
-                ),
-                Text(str(row.line), style=color("accent"), justify="right"),
-                plain(shorten(row.text.strip(), width)),
-                plain(shorten(row.rule, FIXED[1]), "dim"),
-                key=str(i),
+            sign = "+" if row.delta > 0 else "−"
+            rows.append(
+                (
+                    str(i),
+                    [
+                        Text(sign, style=color("bad" if row.delta > 0 else "good")),
+                        Text(str(row.line), style=color("accent"), justify="right"),
+                        plain(shorten(row.text.strip(), width)),
+                        plain(shorten(row.rule, FIXED[1]), "dim"),
+                    ],
+                )
             )
-        restore_cursor(table, selected, 1 if self._changes else 0)
+        fill(table, rows, selected, 1 if self._changes else 0)
         added = sum(1 for r in self._changes if r.delta > 0)
         removed = len(self._changes) - added
         files = len({r.path for r in self._changes})
@@ -212,7 +218,7 @@ class CommitScreen(DataScreen["store.CommitDetail | None"]):
             return None
         return self._changes[int(key)]
 
-    def on_data_table_row_selected(self, event: Table.RowSelected) -> None:
+    def on_row_table_row_selected(self, event: Table.RowSelected) -> None:
         key = event.row_key.value
         if key is None:
             return

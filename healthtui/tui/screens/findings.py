@@ -16,10 +16,11 @@ from healthtui.metrics import info as metric_info
 from healthtui.tui import data
 from healthtui.tui.screens.base import (
     DataScreen,
+    Row,
     Table,
+    fill,
     flex_width,
     keep_cursor,
-    restore_cursor,
     set_columns,
 )
 from healthtui.tui.text import clean, plain, shorten, shorten_path
@@ -129,13 +130,17 @@ class FindingsScreen(DataScreen[data.FindingsData]):
             key = data.group_key(f.path, self.grouping, d.owners)
             self._group_rows.setdefault(key, []).append(f)
         groups = data.group_findings(d.findings, self.grouping, d.owners)
-        for g in groups:
-            table.add_row(
-                plain(shorten_path(g.key, width)),
-                Text(f"{g.count:,}", justify="right"),
-                Text(f"{g.files:,}", justify="right"),
-                key=g.key,
+        rows: list[Row] = [
+            (
+                g.key,
+                [
+                    plain(shorten_path(g.key, width)),
+                    Text(f"{g.count:,}", justify="right"),
+                    Text(f"{g.files:,}", justify="right"),
+                ],
             )
+            for g in groups
+        ]
         if select_path is not None:
             selected = data.group_key(select_path, self.grouping, d.owners)
             if selected not in self._group_rows:
@@ -144,7 +149,7 @@ class FindingsScreen(DataScreen[data.FindingsData]):
                     severity="information",
                     markup=False,
                 )
-        restore_cursor(table, selected, fallback)
+        fill(table, rows, selected, fallback)
         owners = f" · owners from {d.owners.source}" if d.owners is not None else ""
         self.query_one("#groups-title", Static).update(
             Content.assemble(
@@ -164,17 +169,22 @@ class FindingsScreen(DataScreen[data.FindingsData]):
         self._sites = sorted(rows, key=lambda f: (f.path, f.line, f.col))
         multi_file = len({f.path for f in self._sites}) > 1
         last_path = None
+        lines: list[Row] = []
         for i, f in enumerate(self._sites):
             if multi_file and f.path != last_path:
-                sites.add_row("", plain(shorten_path(f.path, width), "bold"), key=f"f{i}")
+                lines.append((f"f{i}", ["", plain(shorten_path(f.path, width), "bold")]))
                 last_path = f.path
-            sites.add_row(
-                Text(str(f.line), style=self.health.color("accent"), justify="right"),
-                plain(shorten(f.text.strip(), width)),
-                key=str(i),
+            lines.append(
+                (
+                    str(i),
+                    [
+                        Text(str(f.line), style=self.health.color("accent"), justify="right"),
+                        plain(shorten(f.text.strip(), width)),
+                    ],
+                )
             )
         first_site = 1 if multi_file and self._sites else 0
-        restore_cursor(sites, selected if select_path is None else None, first_site)
+        fill(sites, lines, selected if select_path is None else None, first_site)
         label = clean(str(key)) if key is not None else "nothing selected"
         self.query_one("#sites-title", Static).update(
             Content.assemble(
@@ -185,11 +195,11 @@ class FindingsScreen(DataScreen[data.FindingsData]):
             )
         )
 
-    def on_data_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
+    def on_row_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
         if event.data_table.id == "groups":
             self._fill_sites()
 
-    def on_data_table_row_selected(self, event: Table.RowSelected) -> None:
+    def on_row_table_row_selected(self, event: Table.RowSelected) -> None:
         if event.data_table.id == "groups":
             self.query_one("#sites", Table).focus()
         else:
@@ -227,8 +237,12 @@ class FindingsScreen(DataScreen[data.FindingsData]):
 
 
 def group_columns(width: int) -> list[tuple[str, str, int]]:
-    return [("group", "Group", width), ("count", "Sites", 5), ("files", "Files", 5)]
+    return [
+        ("group", "Group", width),
+        ("count", "Sites", 5, "right"),
+        ("files", "Files", 5, "right"),
+    ]
 
 
 def site_columns(width: int) -> list[tuple[str, str, int]]:
-    return [("line", "Line", 6), ("text", "Source", width)]
+    return [("line", "Line", 6, "right"), ("text", "Source", width)]

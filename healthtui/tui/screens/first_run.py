@@ -107,7 +107,7 @@ class FirstRunScreen(Screen[None]):
         self.action_recheck()
 
     def action_recheck(self) -> None:
-        self.run_worker(self._recheck(), group="load", exclusive=True, exit_on_error=False)
+        self.run_worker(self._recheck, group="load", exclusive=True, exit_on_error=False)
 
     async def _recheck(self) -> None:
         repository, has_data = await asyncio.to_thread(data.load_repository, self.health.engine)

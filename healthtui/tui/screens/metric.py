@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Hashable
 from dataclasses import replace
+from functools import partial
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,9 +20,9 @@ from healthtui.tui.messages import CommitSelected
 from healthtui.tui.screens.base import (
     DataScreen,
     Table,
+    fill,
     flex_width,
     keep_cursor,
-    restore_cursor,
     set_columns,
 )
 from healthtui.tui.text import (
@@ -38,6 +39,7 @@ from healthtui.tui.widgets.keybar import KeyBar
 RANGES = {"week": 7 * 86400, "month": 30 * 86400, "all": None}
 RANGE_LABELS = {"week": "last week", "month": "last month", "all": "all time"}
 MARKED_JUMPS = 3
+SHOWN_MOVES = 200  # rows of the commits table: the newest (or biggest) of a noisy metric
 ZOOM = Binding.Group("Zoom", compact=True)
 # Commit, date, author, delta and value columns; the subject takes the rest.
 FIXED = (8, 16, 18, 8, 8)
@@ -86,8 +88,8 @@ class MetricScreen(DataScreen[data.MetricData]):
             ("date", "Date", date),
             ("author", "Author", author),
             ("subject", "Subject", subject),
-            ("delta", "Δ", delta),
-            ("after", "After", after),
+            ("delta", "Δ", delta, "right"),
+            ("after", "After", after, "right"),
         ]
 
     def context_rule(self) -> str | None:
@@ -173,7 +175,6 @@ class MetricScreen(DataScreen[data.MetricData]):
 
     def _fill_changes(self, moves: tuple[data.Move, ...]) -> None:
         assert self.data is not None
-        info = self.data.info
         table = self.query_one("#changes", Table)
         selected = keep_cursor(table)
         if self.by_size:
@@ -184,32 +185,19 @@ class MetricScreen(DataScreen[data.MetricData]):
             )
         else:
             ordered = list(reversed(moves))
-        shown = ordered[: data.MAX_TABLE_ROWS]
+        shown = ordered[:SHOWN_MOVES]
         subject_width = flex_width(table, sum(FIXED), 6)
         set_columns(table, self._columns(subject_width))
-        color = self.health.color
-        missing = []
-        for mv in shown:
-            c = mv.commit or self._commits.get(mv.point.sha)
-            if c is None:
-                missing.append(mv.point.sha)
-            first = mv.before is None
-            table.add_row(
-                Text(mv.point.sha[:8], style=color("accent")),
-                Text(commit_time(mv.point.at, c.committer_offset if c else 0)),
-                plain(shorten(c.author_name, FIXED[2]) if c else "…"),
-                plain(shorten(c.subject, subject_width) if c else "…"),
-                Text(
-                    "first" if first else fmt_delta(info, mv.delta),
-                    style="dim" if first else color(delta_style(info, mv.delta)),
-                    justify="right",
-                ),
-                Text(info.format(mv.point.value), justify="right"),
-                key=mv.point.sha,
-            )
-        restore_cursor(table, selected, 0)
+        missing = [
+            mv.point.sha for mv in shown if (mv.commit or self._commits.get(mv.point.sha)) is None
+        ]
+        fill(
+            table,
+            [(mv.point.sha, partial(self._cells, mv, subject_width)) for mv in shown],
+            selected,
+        )
         if missing:
-            self.run_worker(self._read_commits(missing), group="commits", exclusive=True)
+            self.run_worker(partial(self._read_commits, missing), group="commits", exclusive=True)
         order = "biggest change first" if self.by_size else "newest first"
         more = f" · showing {len(shown)} of {len(moves)}" if len(moves) > len(shown) else ""
         self.query_one("#changes-title", Static).update(
@@ -220,18 +208,44 @@ class MetricScreen(DataScreen[data.MetricData]):
             )
         )
 
+    def _cells(self, mv: data.Move, subject_width: int) -> list[Text]:
+        """One row of the commits table (commit details as far as they are read)."""
+        assert self.data is not None
+        info = self.data.info
+        color = self.health.color
+        c = mv.commit or self._commits.get(mv.point.sha)
+        first = mv.before is None
+        return [
+            Text(mv.point.sha[:8], style=color("accent")),
+            Text(commit_time(mv.point.at, c.committer_offset if c else 0)),
+            plain(shorten(c.author_name, FIXED[2]) if c else "…"),
+            plain(shorten(c.subject, subject_width) if c else "…"),
+            Text(
+                "first" if first else fmt_delta(info, mv.delta),
+                style="dim" if first else color(delta_style(info, mv.delta)),
+                justify="right",
+            ),
+            Text(info.format(mv.point.value), justify="right"),
+        ]
+
     async def _read_commits(self, shas: list[str]) -> None:
         """Authors and subjects of the rows shown that the first read left out."""
         found = await asyncio.to_thread(data.load_commits, self.health.engine, shas)
         self._commits.update(found)
-        if found and self.data is not None:
-            self._fill_changes(self.window()[1])
+        table = self.query_one("#changes", Table)
+        width = table.ordered_columns[3].width
+        for sha, c in found.items():
+            if sha in table.rows:
+                table.update_cell(sha, "author", plain(shorten(c.author_name, FIXED[2])))
+                table.update_cell(sha, "subject", plain(shorten(c.subject, width)))
+                date = Text(commit_time(c.committed_at, c.committer_offset))
+                table.update_cell(sha, "date", date)
 
-    def on_data_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
+    def on_row_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
         if self.data is not None:
             self._show_chart()
 
-    def on_data_table_row_selected(self, event: Table.RowSelected) -> None:
+    def on_row_table_row_selected(self, event: Table.RowSelected) -> None:
         if event.row_key.value is not None:
             self.post_message(CommitSelected(str(event.row_key.value)))
 

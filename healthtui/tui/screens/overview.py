@@ -31,14 +31,14 @@ from healthtui.tui.widgets.status_line import StatusLine
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 COLUMNS = (
     ("metric", "Metric", 32),
-    ("value", "Now", 8),
-    ("prev", "Δ prev", 9),
-    ("week", "Δ 7d", 9),
-    ("target", "Target", 7),
+    ("value", "Now", 8, "right"),
+    ("prev", "Δ prev", 9, "right"),
+    ("week", "Δ 7d", 9, "right"),
+    ("target", "Target", 7, "right"),
     ("trend", "Trend (30 d)", 16),
     ("status", "Status", 12),
 )
-LABELS = {key: label for key, label, _ in COLUMNS}
+LABELS = {column[0]: column[1] for column in COLUMNS}
 SORTABLE = ("status", "metric", "value", "prev", "week")
 STATUS_ORDER = {
     data.STATUS_REGRESSED: 0,
@@ -132,7 +132,7 @@ class OverviewScreen(DataScreen[data.OverviewData]):
 
     def loaded(self, overview: data.OverviewData) -> None:
         if not overview.empty:
-            self.health.prefetch_tests()
+            self.health.prefetch_screens()
 
     def _rows(self) -> list[data.MetricSummary]:
         if self.data is None:
@@ -207,7 +207,7 @@ class OverviewScreen(DataScreen[data.OverviewData]):
         self.sort_reverse = not self.sort_reverse
         self._fill_table()
 
-    def on_data_table_header_selected(self, event: Table.HeaderSelected) -> None:
+    def on_row_table_header_selected(self, event: Table.HeaderSelected) -> None:
         column = str(event.column_key.value)
         if column not in SORTABLE:
             return
@@ -217,7 +217,7 @@ class OverviewScreen(DataScreen[data.OverviewData]):
             self.sort_column, self.sort_reverse = column, False
         self._fill_table()
 
-    def on_data_table_row_selected(self, event: Table.RowSelected) -> None:
+    def on_row_table_row_selected(self, event: Table.RowSelected) -> None:
         if event.row_key.value is not None:
             self.post_message(MetricSelected(str(event.row_key.value)))
 

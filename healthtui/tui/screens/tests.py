@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -21,9 +22,9 @@ from healthtui.tui.messages import CommitSelected
 from healthtui.tui.screens.base import (
     DataScreen,
     Table,
+    fill,
     flex_width,
     keep_cursor,
-    restore_cursor,
     set_columns,
 )
 from healthtui.tui.text import clean, plain, shorten, shorten_path
@@ -46,6 +47,7 @@ class Column:
     width: int | None  # None: shares what the fixed columns leave
     cell: Callable[[Any], Any]
     tail: bool = False  # too long: keep the end (a test's name) rather than the start
+    justify: str = "left"
 
 
 def first_line(value: object) -> str:
@@ -90,11 +92,11 @@ TAB_LIST = (
         "Clusters",
         "clusters",
         (
-            Column("Tests", 5, lambda r: r.count),
+            Column("Tests", 5, lambda r: r.count, justify="right"),
             Column("Exception", 20, lambda r: r.exception),
             Column("Message", None, lambda r: first_line(r.message)),
             Column("Since", 8, lambda r: short_sha(r.first_sha)),
-            Column("Runs", 5, lambda r: r.runs),
+            Column("Runs", 5, lambda r: r.runs, justify="right"),
             Column("Now", 3, lambda r: "●" if r.current else ""),
         ),
         lambda r: r.tests[0] if r.tests else None,
@@ -119,8 +121,8 @@ TAB_LIST = (
         "flaky",
         (
             Column("Test", None, lambda r: r.nodeid, tail=True),
-            Column("Passed", 6, lambda r: r.passes),
-            Column("Failed", 6, lambda r: r.failures),
+            Column("Passed", 6, lambda r: r.passes, justify="right"),
+            Column("Failed", 6, lambda r: r.failures, justify="right"),
             Column("Last", 8, lambda r: short_sha(r.last_sha)),
         ),
         lambda r: r.nodeid,
@@ -131,7 +133,7 @@ TAB_LIST = (
         "Warnings",
         "warnings",
         (
-            Column("Count", 6, lambda r: r.count),
+            Column("Count", 6, lambda r: r.count, justify="right"),
             Column("Category", 22, lambda r: r.category),
             Column("Message", None, lambda r: first_line(r.message)),
             Column("Where", 36, lambda r: f"{r.path}:{r.line}" if r.line else (r.path or r.module)),
@@ -146,10 +148,10 @@ TAB_LIST = (
         (
             Column("Commit", 8, lambda r: short_sha(r.sha)),
             Column("Subject", None, lambda r: r.subject),
-            Column("Passed", 6, lambda r: r.passed),
-            Column("Failed", 6, lambda r: r.failed),
-            Column("Errors", 6, lambda r: r.errors),
-            Column("Coll. err", 9, lambda r: r.collection_errors),
+            Column("Passed", 6, lambda r: r.passed, justify="right"),
+            Column("Failed", 6, lambda r: r.failed, justify="right"),
+            Column("Errors", 6, lambda r: r.errors, justify="right"),
+            Column("Coll. err", 9, lambda r: r.collection_errors, justify="right"),
         ),
         lambda _r: None,
         lambda r, _t: r.sha,
@@ -205,12 +207,12 @@ class TestsScreen(DataScreen[data.TestsData]):
 
     def loaded(self, tests: data.TestsData) -> None:
         if not tests.complete:
-            self.run_worker(self._complete(tests), group="complete", exclusive=True)
+            self.run_worker(partial(self._complete, tests), group="complete", exclusive=True)
 
-    async def _complete(self, partial: data.TestsData) -> None:
+    async def _complete(self, first: data.TestsData) -> None:
         generation = self.health.generation
         try:
-            full = await asyncio.to_thread(data.complete_tests, self.health.engine, partial)
+            full = await asyncio.to_thread(data.complete_tests, self.health.engine, first)
         except Exception as exc:
             self.notify(str(exc), title="Could not read the database", severity="error")
             return
@@ -328,24 +330,33 @@ class TestsScreen(DataScreen[data.TestsData]):
         share = flex_width(table, fixed, len(tab.columns)) // max(flexible, 1)
         set_columns(
             table,
-            [(f"{tab.id}-{i}", c.label, c.width or share) for i, c in enumerate(tab.columns)],
+            [
+                (f"{tab.id}-{i}", c.label, c.width or share, c.justify)
+                for i, c in enumerate(tab.columns)
+            ],
         )
-        color = self.health.color
-        for i, row in enumerate(rows[: data.MAX_TABLE_ROWS]):
-            cells = []
-            for col in tab.columns:
-                value = col.cell(row)
-                if col.label == "Outcome":
-                    cells.append(Text(str(value), style=color(OUTCOME_STYLE.get(value, "warning"))))
-                elif isinstance(value, int) and not isinstance(value, bool):
-                    cells.append(Text(f"{value:,}", justify="right"))
-                elif col.tail:
-                    cells.append(plain(shorten_path(str(value), col.width or share)))
-                else:
-                    cells.append(plain(shorten(str(value), col.width or share)))
-            table.add_row(*cells, key=str(i))
         self._rows = rows
-        restore_cursor(table, selected)
+        shown = rows[: data.MAX_TABLE_ROWS]
+        fill(
+            table,
+            [(str(i), partial(self._cells, tab, row, share)) for i, row in enumerate(shown)],
+            selected,
+        )
+
+    def _cells(self, tab: Tab, row: Any, share: int) -> list[Any]:
+        color = self.health.color
+        cells: list[Any] = []
+        for col in tab.columns:
+            value = col.cell(row)
+            if col.label == "Outcome":
+                cells.append(Text(str(value), style=color(OUTCOME_STYLE.get(value, "warning"))))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                cells.append(Text(f"{value:,}", justify="right"))
+            elif col.tail:
+                cells.append(plain(shorten_path(str(value), col.width or share)))
+            else:
+                cells.append(plain(shorten(str(value), col.width or share)))
+        return cells
 
     def _current(self) -> tuple[Tab, Any] | None:
         key = keep_cursor(self.query_one("#tests-table", Table))
@@ -361,7 +372,7 @@ class TestsScreen(DataScreen[data.TestsData]):
         nodeid = self.selected_test()
         if nodeid is not None and nodeid != self.history_of:
             self.history_of = nodeid
-            self.run_worker(self._load_history(nodeid), group="history", exclusive=True)
+            self.run_worker(partial(self._load_history, nodeid), group="history", exclusive=True)
 
     async def _load_history(self, nodeid: str) -> None:
         rows = await asyncio.to_thread(data.load_test_history, self.health.engine, nodeid)
@@ -380,14 +391,14 @@ class TestsScreen(DataScreen[data.TestsData]):
             )
         )
 
-    def on_data_table_row_highlighted(self, _event: Table.RowHighlighted) -> None:
+    def on_row_table_row_highlighted(self, _event: Table.RowHighlighted) -> None:
         self._cursor[self.tab] = keep_cursor(self.query_one("#tests-table", Table))
         self._history_for_cursor()
 
     def on_tab_line_picked(self, event: TabLine.Picked) -> None:
         self.action_tab(event.tab)
 
-    def on_data_table_row_selected(self, _event: Table.RowSelected) -> None:
+    def on_row_table_row_selected(self, _event: Table.RowSelected) -> None:
         current = self._current()
         if current is None or self.data is None:
             return

@@ -92,30 +92,30 @@ class TrendChart(PlotextPlot):
         self._drawn: tuple[object, RenderableType] | None = None
 
     def render(self) -> RenderableType:
-        """Plotext redraws the whole figure on every call: reuse it until something changes."""
+        """Plot at the size the chart has now; plotext redraws the whole figure on every call,
+        so the drawing is kept until the spec, the size or the theme changes."""
         key = (self.size, self.spec, self.app.theme)
         if self._drawn is None or self._drawn[0] != key:
+            self._draw_spec()
             self._drawn = (key, super().render())
         return self._drawn[1]
 
     def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
 
     def show(self, spec: ChartSpec) -> None:
         self.spec = spec
-        self.replot()
+        self.refresh()
 
     def on_resize(self) -> None:
-        self.replot()
+        self.refresh()
 
     def _rgb(self, variable: str) -> tuple[int, int, int]:
         value = self.app.theme_variables.get(variable) or self.app.theme_variables["foreground"]
         return Color.parse(value).rgb
 
-    def replot(self) -> None:
-        """Rebuild the figure from `spec` at the current size (the drawing happens on render)."""
-        if not self.is_mounted:
-            return
+    def _draw_spec(self) -> None:
+        """Build the plotext figure for `spec` at the current size."""
         spec = self.spec
         plt = self.plt
         plt.clear_figure()
@@ -125,7 +125,6 @@ class TrendChart(PlotextPlot):
             plt.title(clean(spec.empty))
             plt.xticks([], [])
             plt.yticks([], [])
-            self.refresh()
             return
         width = max(self.size.width - 10, 20)
         xs_all = [x for line in spec.lines for x in line.xs]
@@ -169,4 +168,3 @@ class TrendChart(PlotextPlot):
             plt.xticks(idx, [clean(labels[i]) for i in idx])
         else:
             plt.xticks(xt, [_time_label(x, x_hi - x_lo) for x in xt])
-        self.refresh()
