@@ -83,6 +83,9 @@ class DataScreen(Screen[None], Generic[T]):
                 return
             self.set_class(False, "-loading")
             self.health.remember(key, generation, data)
+        self._present(data, generation)
+
+    def _present(self, data: T, generation: int) -> None:
         self.loaded_generation = generation
         self.data = data
         with self.app.batch_update():
@@ -95,7 +98,13 @@ class DataScreen(Screen[None], Generic[T]):
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.reload()  # start reading now, while the empty screen is laid out and drawn
+        generation = self.health.generation
+        cached = self.health.cached(self.cache_key(), generation)
+        if cached is not None:  # read before (or prefetched): on screen with the first paint
+            self.requested_generation = generation
+            self._present(cached, generation)
+        else:
+            self.reload()  # start reading now, while the empty screen is laid out and drawn
 
     def _theme_changed(self, _theme: object) -> None:
         if self.data is not None and self.is_mounted:
