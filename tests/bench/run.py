@@ -108,6 +108,8 @@ def main() -> None:
     for files in scan_files:
         text, _ = run_script("bench_scan.py", "--files", files)
         sections.append(f"### Scan, {int(files):,} files\n\n{text}")
+    text, _ = run_script("bench_check.py")
+    sections.append(f"### Check (ratchet)\n\n{text}")
     text, _ = run_script("bench_ingest.py")
     sections.append(f"### Report ingest\n\n{text}")
     text, _ = run_script("bench_tui.py")
