@@ -2,7 +2,8 @@
 
 Run on demand: `python tests/bench/bench_tui.py [--hours 8760] [--runs 1000] [--repeat 5]`.
 The database is built through the store's own write functions (every metric at every hourly
-commit, 1,000 pytest runs of ~230 tests each) and cached under tests/bench/out/ for the next run.
+commit, 1,000 pytest runs of ~230 tests each) and cached under tests/bench/out/ for the next run
+(`--rebuild` after the store's tables change).
 
 Measured in this one run, side by side:
 - a bare Textual app showing one line (the floor: importing and starting Textual),
