@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from textual.widgets import Digits
 
@@ -383,13 +382,26 @@ async def test_light_and_dark_themes_redraw(history, history_engine, make_app):
         assert app.screen.query_one("#card-0", HeadlineCard).summary is not None
 
 
-def test_the_work_tree_guard_refuses_paths_outside_it(tmp_path: Path):
-    outside = tmp_path / "outside.py"
-    outside.write_text("x")
-    root = tmp_path / "repo"
-    root.mkdir()
-    assert (root / "../outside.py").resolve() == outside.resolve()
-    assert root.resolve() not in outside.resolve().parents
+async def test_the_editor_never_opens_a_path_outside_the_work_tree(
+    history, history_engine, make_app, tmp_path, monkeypatch
+):
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "outside.py").write_text("x\n")
+    (work / "inside.py").write_text("x\n")
+    log = tmp_path / "editor.log"
+    script = tmp_path / "editor.py"
+    script.write_text(f"import sys\nopen({str(log)!r}, 'a').write(sys.argv[-1] + '\\n')\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    app = make_app(history_engine, repo_root=work)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_in_editor("../outside.py", 1)
+        app.open_in_editor("/etc/passwd", 1)
+        app.open_in_editor("inside.py", 1)
+        await settle(pilot)
+    assert log.read_text().splitlines() == [str((work / "inside.py").resolve())]
 
 
 async def test_a_noisy_metric_reads_the_remaining_subjects_after_the_first_paint(tmp_path):
