@@ -11,25 +11,35 @@ from store.models import BlobFacts, Commit, CurrentFinding, FindingChange, Probl
 from store.readmodels import FileCount, FindingChangeRow, FindingRow, ProblemRow
 
 
-def cached_facts(
-    session: Session, *, engine_key: str, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], bytes]:
-    """Cached facts for (kind, blob) pairs computed by the same rule engine."""
+def _cached_rows(
+    session: Session, *, engine_key: str, keys: Iterable[tuple[str, str]], columns: tuple
+):
+    """Yield (kind, row) for the cached (kind, blob) pairs among `keys`: one indexed `blob IN`
+    query per kind and 500 blobs, selecting `columns` (the blob first)."""
     by_kind: dict[str, list[str]] = {}
     for kind, blob in keys:
         by_kind.setdefault(kind, []).append(blob)
-    found: dict[tuple[str, str], bytes] = {}
     for kind, blobs in by_kind.items():
         for i in range(0, len(blobs), 500):
             rows = session.execute(
-                select(BlobFacts.blob, BlobFacts.facts).where(
+                select(*columns).where(
                     BlobFacts.engine_key == engine_key,
                     BlobFacts.kind == kind,
                     BlobFacts.blob.in_(blobs[i : i + 500]),
                 )
             )
-            found.update({(kind, b): f for b, f in rows})
-    return found
+            for row in rows:
+                yield kind, row
+
+
+def cached_facts(
+    session: Session, *, engine_key: str, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], bytes]:
+    """Cached facts for (kind, blob) pairs computed by the same rule engine."""
+    rows = _cached_rows(
+        session, engine_key=engine_key, keys=keys, columns=(BlobFacts.blob, BlobFacts.facts)
+    )
+    return {(kind, blob): facts for kind, (blob, facts) in rows}
 
 
 def cached_fact_keys(session: Session, *, engine_key: str) -> set[tuple[str, str]]:
@@ -47,7 +57,12 @@ def store_facts(
     pending = {(k, b): f for k, b, f in items}
     if not pending:
         return 0
-    known = _existing_keys(session, engine_key=engine_key, keys=list(pending))
+    known = {
+        (kind, blob)
+        for kind, (blob,) in _cached_rows(
+            session, engine_key=engine_key, keys=pending, columns=(BlobFacts.blob,)
+        )
+    }
     rows = [
         {"engine_key": engine_key, "kind": k, "blob": b, "facts": f}
         for (k, b), f in pending.items()
@@ -56,26 +71,6 @@ def store_facts(
     for i in range(0, len(rows), 2000):
         session.execute(BlobFacts.__table__.insert(), rows[i : i + 2000])
     return len(rows)
-
-
-def _existing_keys(
-    session: Session, *, engine_key: str, keys: list[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    by_kind: dict[str, list[str]] = {}
-    for kind, blob in keys:
-        by_kind.setdefault(kind, []).append(blob)
-    found: set[tuple[str, str]] = set()
-    for kind, blobs in by_kind.items():
-        for i in range(0, len(blobs), 500):
-            rows = session.execute(
-                select(BlobFacts.blob).where(
-                    BlobFacts.engine_key == engine_key,
-                    BlobFacts.kind == kind,
-                    BlobFacts.blob.in_(blobs[i : i + 500]),
-                )
-            )
-            found.update((kind, b) for (b,) in rows)
-    return found
 
 
 def current_findings(
