@@ -109,14 +109,30 @@ def glob_to_regex(pattern: str) -> str:
     return "".join(out)
 
 
+class GlobMatcher:
+    """Matches a path against any of some globs (an empty list matches nothing); picklable, so
+    an evaluator holding matchers can be saved and restored."""
+
+    __slots__ = ("_match", "patterns")
+
+    def __init__(self, patterns: Iterable[str]):
+        self.patterns = tuple(p for p in patterns if p.strip())
+        if self.patterns:
+            alts = "|".join(f"(?:{glob_to_regex(p)})" for p in self.patterns)
+            self._match = re.compile(alts, re.DOTALL).fullmatch
+        else:
+            self._match = None
+
+    def __call__(self, path: str) -> bool:
+        return self._match is not None and self._match(path) is not None
+
+    def __reduce__(self):
+        return (GlobMatcher, (self.patterns,))
+
+
 def compile_globs(patterns: Iterable[str]) -> Callable[[str], bool]:
     """One matcher for any of `patterns` (an empty list matches nothing)."""
-    pats = [p for p in patterns if p.strip()]
-    if not pats:
-        return lambda path: False
-    rx = re.compile("|".join(f"(?:{glob_to_regex(p)})" for p in pats), re.DOTALL)
-    match = rx.fullmatch
-    return lambda path: match(path) is not None
+    return GlobMatcher(patterns)
 
 
 def module_parts(path: str) -> tuple[str, ...]:
