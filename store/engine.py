@@ -20,11 +20,8 @@ from sqlmodel import Session, SQLModel
 from store import exports as _exports  # noqa: F401  (registers its tables)
 from store import models
 from store import testruns as _testruns  # noqa: F401  (registers its tables)
-from store.errors import StoreError
-
-SCHEMA_VERSION = 2
-BUSY_TIMEOUT_MS = 10_000
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+from store.db import BUSY_TIMEOUT_MS, SCHEMA_VERSION, check_file, configure
+from store.errors import StoreError, explain
 
 # The tables of schema version 1; everything registered since is added by the upgrade to 2.
 V1_TABLES = (
@@ -40,18 +37,19 @@ V1_TABLES = (
 )
 
 
-def _upgrade_1_to_2(conn: Connection) -> None:
-    """Version 2 adds the test-run and export tables; existing rows are untouched."""
+def _add_new_tables(conn: Connection) -> None:
+    """Version 2 adds the test-run and export tables, version 3 the evaluator checkpoints;
+    existing rows are untouched."""
     SQLModel.metadata.create_all(conn, checkfirst=True)
 
 
-UPGRADES: dict[int, Callable[[Connection], None]] = {1: _upgrade_1_to_2}
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _add_new_tables, 2: _add_new_tables}
 
 
 def open_engine(path: Path | str, *, create: bool = True) -> Engine:
     """Open (and create or upgrade) the database at `path`; raise StoreError with a one-line reason."""
     path = Path(path)
-    _check_file(path, create=create)
+    check_file(path, create=create)
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
@@ -64,38 +62,8 @@ def open_engine(path: Path | str, *, create: bool = True) -> Engine:
     return engine
 
 
-def _check_file(path: Path, *, create: bool) -> None:
-    if path.is_dir():
-        raise StoreError(f"{path}: is a directory, not a database file")
-    if path.exists():
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(16)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot read database: {exc.strerror}") from None
-        if head and head != _SQLITE_MAGIC:
-            raise StoreError(f"{path}: not a healthtui database (the file is not SQLite)")
-        return
-    if not create:
-        raise StoreError(f"{path}: no database yet (run `healthtui backfill` or `healthtui demo`)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(
-            f"{path.parent}: cannot create the database directory: {exc.strerror}"
-        ) from None
-
-
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-    dbapi_conn.isolation_level = None  # transactions are begun explicitly in _on_begin
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA foreign_keys = ON")
-    # a read-only file keeps its journal mode; writes then fail with a clear error
-    with contextlib.suppress(sqlite3.OperationalError):
-        cur.execute("PRAGMA journal_mode = WAL")
-    cur.execute("PRAGMA synchronous = NORMAL")
-    cur.close()
+    configure(dbapi_conn)
 
 
 def _on_begin(conn: Connection) -> None:
@@ -224,25 +192,10 @@ def translate_errors(path: Path | str | None = None) -> Iterator[None]:
     where = f"{path}: " if path else ""
     try:
         yield
-    except OperationalError as exc:
-        raise StoreError(where + _explain(str(exc.orig))) from exc
-    except DatabaseError as exc:
-        raise StoreError(where + _explain(str(exc.orig))) from exc
-
-
-def _explain(message: str) -> str:
-    low = message.lower()
-    if "readonly" in low or "read-only" in low:
-        return "the database is read-only (check the file's and directory's permissions)"
-    if "full" in low:
-        return "the disk is full; nothing was half-written, free space and run again"
-    if "locked" in low or "busy" in low:
-        return "the database is busy (another healthtui is writing); try again shortly"
-    if "not a database" in low or "malformed" in low:
-        return "not a healthtui database (the file is not SQLite, or is damaged)"
-    if "unable to open" in low:
-        return "cannot open the database file (missing directory or no permission)"
-    return f"database error: {message}"
+    except (OperationalError, DatabaseError) as exc:
+        raise StoreError(where + explain(str(exc.orig))) from exc
+    except sqlite3.Error as exc:  # from statements run on the DB-API connection itself
+        raise StoreError(where + explain(str(exc))) from exc
 
 
 def now() -> float:

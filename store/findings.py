@@ -7,70 +7,29 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from store.models import BlobFacts, Commit, CurrentFinding, FindingChange, Problem, Snapshot
+from store import collector
+from store.db import dbapi
+from store.models import Commit, CurrentFinding, FindingChange, Problem, Snapshot
 from store.readmodels import FileCount, FindingChangeRow, FindingRow, ProblemRow
-
-
-def _cached_rows(
-    session: Session, *, engine_key: str, keys: Iterable[tuple[str, str]], columns: tuple
-):
-    """Yield (kind, row) for the cached (kind, blob) pairs among `keys`: one indexed `blob IN`
-    query per kind and 500 blobs, selecting `columns` (the blob first)."""
-    by_kind: dict[str, list[str]] = {}
-    for kind, blob in keys:
-        by_kind.setdefault(kind, []).append(blob)
-    for kind, blobs in by_kind.items():
-        for i in range(0, len(blobs), 500):
-            rows = session.execute(
-                select(*columns).where(
-                    BlobFacts.engine_key == engine_key,
-                    BlobFacts.kind == kind,
-                    BlobFacts.blob.in_(blobs[i : i + 500]),
-                )
-            )
-            for row in rows:
-                yield kind, row
 
 
 def cached_facts(
     session: Session, *, engine_key: str, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], bytes]:
     """Cached facts for (kind, blob) pairs computed by the same rule engine."""
-    rows = _cached_rows(
-        session, engine_key=engine_key, keys=keys, columns=(BlobFacts.blob, BlobFacts.facts)
-    )
-    return {(kind, blob): facts for kind, (blob, facts) in rows}
+    return collector.cached_facts(dbapi(session), engine_key=engine_key, keys=keys)
 
 
 def cached_fact_keys(session: Session, *, engine_key: str) -> set[tuple[str, str]]:
     """Every (kind, blob) with cached facts for this rule engine: one cheap query per walk."""
-    rows = session.execute(
-        select(BlobFacts.kind, BlobFacts.blob).where(BlobFacts.engine_key == engine_key)
-    )
-    return {(k, b) for k, b in rows}
+    return collector.cached_fact_keys(dbapi(session), engine_key=engine_key)
 
 
 def store_facts(
     session: Session, *, engine_key: str, items: Iterable[tuple[str, str, bytes]]
 ) -> int:
     """Add facts for blobs not cached yet (call inside a write session); returns rows added."""
-    pending = {(k, b): f for k, b, f in items}
-    if not pending:
-        return 0
-    known = {
-        (kind, blob)
-        for kind, (blob,) in _cached_rows(
-            session, engine_key=engine_key, keys=pending, columns=(BlobFacts.blob,)
-        )
-    }
-    rows = [
-        {"engine_key": engine_key, "kind": k, "blob": b, "facts": f}
-        for (k, b), f in pending.items()
-        if (k, b) not in known
-    ]
-    for i in range(0, len(rows), 2000):
-        session.execute(BlobFacts.__table__.insert(), rows[i : i + 2000])
-    return len(rows)
+    return collector.store_facts(dbapi(session), engine_key=engine_key, items=items)
 
 
 def current_findings(

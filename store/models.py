@@ -123,3 +123,16 @@ class Problem(SQLModel, table=True):
     source: str  # "report", "file", "config", "git"
     subject: str  # the file or object it is about
     message: str
+
+
+class EvaluatorState(SQLModel, table=True):
+    """The rule evaluator as it stood at one commit, so a collect starts from there instead of
+    re-evaluating the whole tree. A cache: `format` names the code that wrote it; any other
+    format is ignored and replaced."""
+
+    __tablename__ = "evaluator_state"
+    ruleset: str = Field(primary_key=True)
+    sha: str
+    format: str
+    created_at: float = 0.0
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

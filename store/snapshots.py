@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
+from store import collector
+from store.collector import ChangeInput, FindingInput, storable  # noqa: F401  (re-exported)
 from store.commits import _info, commits_by_sha
-from store.models import Commit, CurrentFinding, FindingChange, MetricValue, Snapshot
+from store.db import dbapi
+from store.models import Commit, FindingChange, MetricValue, Snapshot
 from store.readmodels import CommitDetail, FindingChangeRow, MetricDelta, Point, SnapshotRef
-
-
-def storable(text: str) -> str:
-    """Text SQLite can hold: bytes that were not UTF-8 (surrogate escapes) become `\\xff`."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return text
-
-
-@dataclass(frozen=True, slots=True)
-class FindingInput:
-    """A finding as the collector hands it to the store (duck-compatible with rules.Finding)."""
-
-    rule: str
-    path: str
-    line: int
-    col: int = 0
-    text: str = ""
-    message: str = ""
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeInput:
-    rule: str
-    path: str
-    line: int
-    text: str
-    message: str
-    delta: int
 
 
 def record_snapshot(
@@ -60,73 +30,23 @@ def record_snapshot(
     """Store one commit's metric values (replacing the same kind+ruleset), its finding changes and,
     when given, the current findings. Older snapshots of this commit and kind become stale.
     Call inside `write_session` so the whole snapshot lands in one transaction."""
-    old = session.execute(
-        select(Snapshot.id).where(
-            Snapshot.commit_id == commit_id, Snapshot.kind == kind, Snapshot.ruleset == ruleset
-        )
-    ).scalar_one_or_none()
-    if old is not None:
-        _delete_snapshot(session, old)
-    session.execute(
-        update(Snapshot)
-        .where(Snapshot.commit_id == commit_id, Snapshot.kind == kind)
-        .values(stale=True)
+    return collector.record_snapshot(
+        dbapi(session),
+        commit_id=commit_id,
+        metrics=metrics,
+        kind=kind,
+        ruleset=ruleset,
+        changes=changes,
+        current=current,
+        at=at,
+        base=base,
     )
-    sid = session.execute(
-        Snapshot.__table__.insert().values(
-            commit_id=commit_id, kind=kind, ruleset=ruleset, created_at=at, base=base, stale=False
-        )
-    ).inserted_primary_key[0]
-    if metrics:
-        session.execute(
-            MetricValue.__table__.insert(),
-            [{"snapshot_id": sid, "metric": m, "value": float(v)} for m, v in metrics.items()],
-        )
-    rows = [
-        {
-            "snapshot_id": sid,
-            "rule": c.rule,
-            "path": storable(c.path),
-            "line": c.line,
-            "text": storable(c.text),
-            "message": storable(c.message),
-            "delta": c.delta,
-        }
-        for c in changes
-    ]
-    if rows:
-        session.execute(FindingChange.__table__.insert(), rows)
-    if current is not None:
-        replace_current_findings(session, snapshot_id=sid, findings=current)
-    assert sid is not None
-    return sid
 
 
 def replace_current_findings(
     session: Session, *, snapshot_id: int, findings: Iterable[FindingInput]
 ) -> None:
-    session.execute(delete(CurrentFinding))
-    rows = [
-        {
-            "snapshot_id": snapshot_id,
-            "rule": f.rule,
-            "path": storable(f.path),
-            "line": f.line,
-            "col": f.col,
-            "text": storable(f.text),
-            "message": storable(f.message),
-            "detail": f.detail,
-        }
-        for f in findings
-    ]
-    for i in range(0, len(rows), 5000):
-        session.execute(CurrentFinding.__table__.insert(), rows[i : i + 5000])
-
-
-def _delete_snapshot(session: Session, snapshot_id: int) -> None:
-    for model in (MetricValue, FindingChange, CurrentFinding):
-        session.execute(delete(model).where(model.snapshot_id == snapshot_id))
-    session.execute(delete(Snapshot).where(Snapshot.id == snapshot_id))
+    collector.replace_current_findings(dbapi(session), snapshot_id=snapshot_id, findings=findings)
 
 
 def mark_stale(session: Session, *, kind: str, keep_ruleset: str) -> int:
