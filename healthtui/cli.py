@@ -83,6 +83,16 @@ class Env:
         except store.StoreError as exc:
             raise StoreError(str(exc)) from None
 
+    def database(self):
+        """The plain-sqlite3 handle the collectors write through (no SQLAlchemy import)."""
+        from store.db import Database
+        from store.errors import StoreError as StoreLayerError
+
+        try:
+            return Database.open(self.db_path)
+        except StoreLayerError as exc:
+            raise StoreError(str(exc)) from None
+
     def label(self) -> str:
         repo = self.repo_or_none()
         return str(repo.root) if repo is not None else str(self.db_path)
@@ -259,7 +269,7 @@ def backfill(env: Env, rev, since, until, every, daily) -> None:
     if every and daily:
         raise click.UsageError("--every and --daily cannot be combined")
     repo, config = env.repo, env.config
-    engine = env.engine()
+    db = env.database()
     from healthtui.collect.history import backfill as run_backfill
 
     with collector_lock(env.db_path, "backfill"):
@@ -267,7 +277,7 @@ def backfill(env: Env, rev, since, until, every, daily) -> None:
         try:
             result = run_backfill(
                 repo,
-                engine,
+                db,
                 config,
                 rev=rev,
                 since=since,
@@ -308,7 +318,7 @@ def backfill(env: Env, rev, since, until, every, daily) -> None:
 def collect(env: Env, reports: Sequence[Path], commit: str | None, run_tests: bool, quiet: bool):
     """The cron step: snapshot new commits on the branch, then ingest new test reports."""
     repo, config = env.repo, env.config
-    engine = env.engine()
+    db = env.database()
     from healthtui.collect.history import collect_commits
 
     try:
@@ -320,19 +330,19 @@ def collect(env: Env, reports: Sequence[Path], commit: str | None, run_tests: bo
         return
     bad: list[tuple[Path, str]] = []
     try:
-        result = collect_commits(repo, engine, config)
+        result = collect_commits(repo, db, config)
         paths = list(reports) + _report_globs(repo, config)
         ingested = 0
         if paths:
             from healthtui.collect.reports import ingest_reports
 
-            outcome = ingest_reports(engine, config, paths, repo=repo, commit=commit)
+            outcome = ingest_reports(env.engine(), config, paths, repo=repo, commit=commit)
             ingested += len(outcome.ingested)
             bad.extend(outcome.errors)
         if run_tests:
             from healthtui.collect.reports import run_tests as run_test_command
 
-            outcome = run_test_command(engine, config, repo=repo)
+            outcome = run_test_command(env.engine(), config, repo=repo)
             ingested += len(outcome.ingested)
             bad.extend(outcome.errors)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
 os.environ["GIT_AUTHOR_NAME"] = os.environ["GIT_COMMITTER_NAME"] = "Test"
 os.environ["GIT_AUTHOR_EMAIL"] = os.environ["GIT_COMMITTER_EMAIL"] = "test@example.com"
 os.environ.pop("HEALTHTUI_DB", None)
+# Evaluator checkpoint keys go to a throwaway directory, never the developer's ~/.cache.
+os.environ["HEALTHTUI_CACHE_DIR"] = tempfile.mkdtemp(prefix="healthtui-test-cache-")
 
 
 @pytest.fixture

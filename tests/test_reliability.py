@@ -24,6 +24,7 @@ from healthtui.collect.gitrepo import GitRepo
 from healthtui.collect.history import backfill, collect_commits
 from healthtui.config import load_config
 from healthtui.demo.builder import RepoBuilder
+from tests.dbdump import dump
 
 CONFIG = '[rules]\nknown_sync = ["get_manager"]\ndeprecated_modules = ["app.legacy"]\n'
 
@@ -76,25 +77,6 @@ def reference(repo: RepoBuilder, db: Path, *, collect: bool = False, every: int 
     finally:
         engine.dispose()
     return db
-
-
-def dump(path: Path) -> list:
-    """What a user sees, without ids and wall-clock stamps."""
-    con = sqlite3.connect(path)
-    rows = [
-        sorted(con.execute(q).fetchall())
-        for q in (
-            "SELECT c.sha, s.kind, s.ruleset, s.stale, s.base, m.metric, m.value FROM metric_value m"
-            ' JOIN snapshot s ON s.id = m.snapshot_id JOIN "commit" c ON c.id = s.commit_id',
-            "SELECT c.sha, f.rule, f.path, f.line, f.text, f.delta FROM finding_change f"
-            ' JOIN snapshot s ON s.id = f.snapshot_id JOIN "commit" c ON c.id = s.commit_id',
-            "SELECT rule, path, line, col, text FROM current_finding",
-            'SELECT sha, seq, reachable FROM "commit"',
-        )
-    ]
-    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    con.close()
-    return rows
 
 
 def snapshot_count(db: Path) -> int:

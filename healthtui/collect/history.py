@@ -12,25 +12,32 @@ whoever committed them. A date with an explicit offset (`2026-03-01T09:00+01:00`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-import store
+from healthtui.collect import checkpoint
 from healthtui.collect.gitrepo import GitRepo
 from healthtui.collect.scanning import extract_many
 from healthtui.config import Config
-from healthtui.errors import HealthError
+from healthtui.errors import HealthError, RepoError
 from healthtui.rules import Finding, RuleEngine
+from store import collector
+from store.collector import ChangeInput, FindingInput
+from store.db import Database
 from store.readmodels import CommitInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Progress = Callable[[int, int], None]
 _BATCH_BYTES = 32 * 1024 * 1024
+CHECKPOINT_EVERY = 25  # commits a walk may replay past the saved evaluator before saving anew
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class CollectResult:
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
     commits: tuple[str, ...] = field(default=(), repr=False)
+    checkpoint: str | None = None  # the saved evaluator's commit the walk started from
 
 
 def parse_when(text: str) -> datetime:
@@ -100,15 +108,11 @@ def select_commits(
     return chosen
 
 
-def _db_path(engine: Engine) -> str:
-    return engine.url.database or ""
-
-
 class _FactsSource:
     """Facts for (kind, blob) from memory, the database cache, or by reading and extracting blobs."""
 
-    def __init__(self, repo: GitRepo, engine: Engine, rules: RuleEngine):
-        self.repo, self.engine, self.rules = repo, engine, rules
+    def __init__(self, repo: GitRepo, db: Database, rules: RuleEngine):
+        self.repo, self.db, self.rules = repo, db, rules
         self.memory: dict[tuple[str, str], dict] = {}
         self.pending: list[tuple[str, str, bytes]] = []  # new facts to store with the next snapshot
         self.scanned = 0
@@ -119,12 +123,12 @@ class _FactsSource:
         out = {k: self.memory[k] for k in keys if k in self.memory}
         missing = [k for k in keys if k not in out]
         if self._cached is None:
-            with store.read_session(self.engine) as s:
-                self._cached = store.cached_fact_keys(s, engine_key=self.rules.key)
+            with self.db.read() as con:
+                self._cached = collector.cached_fact_keys(con, engine_key=self.rules.key)
         lookup = [k for k in missing if k in self._cached]
         if lookup:
-            with store.read_session(self.engine) as s:
-                cached = store.cached_facts(s, engine_key=self.rules.key, keys=lookup)
+            with self.db.read() as con:
+                cached = collector.cached_facts(con, engine_key=self.rules.key, keys=lookup)
             for k, raw in cached.items():
                 out[k] = self.memory[k] = json.loads(raw)
             missing = [k for k in missing if k not in cached]
@@ -171,7 +175,7 @@ def _dump(facts: dict) -> bytes:
     return json.dumps(facts, separators=(",", ":"), sort_keys=True).encode()
 
 
-def _changes(old: tuple[Finding, ...], new: tuple[Finding, ...]) -> list[store.ChangeInput]:
+def _changes(old: tuple[Finding, ...], new: tuple[Finding, ...]) -> list[ChangeInput]:
     """Findings added and removed in one file, matched by (rule, source text) so moved lines don't count."""
     before = Counter((f.rule, f.text) for f in old)
     after = Counter((f.rule, f.text) for f in new)
@@ -182,7 +186,7 @@ def _changes(old: tuple[Finding, ...], new: tuple[Finding, ...]) -> list[store.C
             if surplus[key] > 0:
                 surplus[key] -= 1
                 out.append(
-                    store.ChangeInput(
+                    ChangeInput(
                         rule=f.rule,
                         path=f.path,
                         line=f.line,
@@ -197,12 +201,18 @@ def _changes(old: tuple[Finding, ...], new: tuple[Finding, ...]) -> list[store.C
 class _Walker:
     """Keeps the rule evaluator in step with a tree as the walk moves from commit to commit."""
 
-    def __init__(self, repo: GitRepo, engine: Engine, rules: RuleEngine):
-        self.repo, self.engine, self.rules = repo, engine, rules
-        self.facts = _FactsSource(repo, engine, rules)
+    def __init__(self, repo: GitRepo, db: Database, rules: RuleEngine):
+        self.repo, self.db, self.rules = repo, db, rules
+        self.facts = _FactsSource(repo, db, rules)
         self.evaluator = rules.evaluator()
         self.tree: dict[str, str] = {}  # path -> blob, for paths the rules read
         self.known: dict[str, tuple[Finding, ...]] = {}
+
+    def restore(self, state: checkpoint.State) -> None:
+        self.evaluator, self.tree, self.known = state.evaluator, state.tree, state.known
+
+    def state(self) -> checkpoint.State:
+        return checkpoint.State(self.evaluator, self.tree, self.known)
 
     def start(self, sha: str) -> None:
         entries = {}
@@ -234,9 +244,9 @@ class _Walker:
                 self.tree[path] = kb[1]
                 self.evaluator.update(path, facts[kb])
 
-    def evaluate(self) -> tuple[dict[str, float], list[store.ChangeInput]]:
+    def evaluate(self) -> tuple[dict[str, float], list[ChangeInput]]:
         result = self.evaluator.result()
-        changes: list[store.ChangeInput] = []
+        changes: list[ChangeInput] = []
         for path in sorted(result.changed_paths):
             new = tuple(result.findings.get(path, ()))
             changes.extend(_changes(self.known.get(path, ()), new))
@@ -250,9 +260,45 @@ class _Walker:
         return [f for path in sorted(self.known) for f in self.known[path]]
 
 
+def _begin(
+    walker: _Walker, db: Database, rules: RuleEngine, first: CommitInfo, fresh_start: bool
+) -> str | None:
+    """Bring the walker to `first`: from the saved evaluator plus the changes since, when there is
+    one and the changes are fewer than the tree, else from the whole tree. Returns the sha of the
+    checkpoint it started from."""
+    saved = None
+    if not fresh_start:
+        with db.read() as con:
+            saved = collector.load_evaluator_state(con, ruleset=rules.key, fmt=checkpoint.FORMAT)
+    if saved is not None:
+        sha, data = saved
+        try:
+            changed = walker.repo.diff(sha, first.sha) if sha != first.sha else []
+        except RepoError:  # the checkpoint's commit is gone (rewritten and pruned)
+            changed = None
+        if changed is not None:
+            state = checkpoint.load(data, rules)
+            if state is not None and len(changed) < max(len(state.tree), 1) // 2:
+                walker.restore(state)
+                walker.advance({ch.path: ch.blob for ch in changed})
+                return sha
+    walker.start(first.sha)
+    return None
+
+
+def _save_checkpoint(db: Database, walker: _Walker, rules: RuleEngine, sha: str) -> None:
+    data = checkpoint.dump(walker.state())
+    if data is None:
+        return
+    with db.write() as con:
+        collector.save_evaluator_state(
+            con, ruleset=rules.key, fmt=checkpoint.FORMAT, sha=sha, data=data, at=time.time()
+        )
+
+
 def _walk(
     repo: GitRepo,
-    engine: Engine,
+    db: Database,
     rules: RuleEngine,
     *,
     walk: Sequence[CommitInfo],
@@ -260,12 +306,15 @@ def _walk(
     ids: dict[str, int],
     write_current: bool,
     progress: Progress | None,
-) -> int:
-    """Visit `walk` (oldest first); store a snapshot for each commit in `write`. Returns how many."""
+) -> tuple[int, str | None]:
+    """Visit `walk` (oldest first); store a snapshot for each commit in `write`. Returns how many,
+    and the checkpoint the walk started from.
+    A walk that ends at the branch tip leaves a checkpoint of the evaluator there (every
+    CHECKPOINT_EVERY commits), so the next collect need not re-evaluate the whole tree."""
     if not walk:
-        return 0
-    walker = _Walker(repo, engine, rules)
-    walker.start(walk[0].sha)
+        return 0, None
+    walker = _Walker(repo, db, rules)
+    base = _begin(walker, db, rules, walk[0], fresh_start=walk[0].sha in write)
     stream = repo.line_changes(walk[-1].sha, exclude=walk[0].sha) if len(walk) > 1 else iter(())
     done = 0
     total = len(write)
@@ -277,10 +326,10 @@ def _walk(
         metrics, changes = walker.evaluate()
         if c.sha in write:
             is_tip = write_current and c is walk[-1]
-            with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
-                store.store_facts(s, engine_key=rules.key, items=walker.facts.take_pending())
-                store.record_snapshot(
-                    s,
+            with db.write() as con:
+                collector.store_facts(con, engine_key=rules.key, items=walker.facts.take_pending())
+                collector.record_snapshot(
+                    con,
                     commit_id=ids[c.sha],
                     metrics=metrics,
                     kind="code",
@@ -304,11 +353,13 @@ def _walk(
             walker.advance(pending)
             pending = {}
             visit(by_sha[sha])
-    return done
+    if write_current and (base is None or len(walk) > CHECKPOINT_EVERY):
+        _save_checkpoint(db, walker, rules, walk[-1].sha)
+    return done, base
 
 
-def _finding_input(f: Finding) -> store.FindingInput:
-    return store.FindingInput(
+def _finding_input(f: Finding) -> FindingInput:
+    return FindingInput(
         rule=f.rule,
         path=f.path,
         line=f.line,
@@ -319,35 +370,35 @@ def _finding_input(f: Finding) -> store.FindingInput:
     )
 
 
-def _refuse_foreign_database(s, engine: Engine, repo: GitRepo, line: Sequence[CommitInfo]) -> None:
+def _refuse_foreign_database(con, db: Database, repo: GitRepo, line: Sequence[CommitInfo]) -> None:
     """One database holds one repository: refuse another repository's history (a moved clone or a
     rewritten branch of the same repository still shares commits or its path)."""
-    info = store.repository_info(s)
+    info = collector.repository_info(con)
     if info is None or not info.commits or info.root == str(repo.root):
         return
-    if store.commit_ids(s, shas=[c.sha for c in line]):
+    if collector.commit_ids(con, shas=[c.sha for c in line]):
         return
     raise HealthError(
-        f"{_db_path(engine)}: this database holds the history of {info.root}, which shares no "
+        f"{db.path}: this database holds the history of {info.root}, which shares no "
         f"commits with {repo.root}; use --db to give each repository its own database"
     )
 
 
-def _prepare(repo: GitRepo, engine: Engine, config: Config, rev: str | None):
+def _prepare(repo: GitRepo, db: Database, config: Config, rev: str | None):
     if not repo.has_commits():
         raise HealthError(f"{repo.root}: the repository has no commits yet")
     branch = rev or config.branch or repo.branch_name() or "HEAD"
     line = repo.first_parent_line(branch)
     boundary = repo.shallow_boundary()
     shallow = next((c.sha for c in line if c.sha in boundary), None)
-    with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
-        _refuse_foreign_database(s, engine, repo, line)
-        rid = store.ensure_repository(
-            s, root=str(repo.root), name=repo.name, branch=branch if branch != "HEAD" else None
+    with db.write() as con:
+        _refuse_foreign_database(con, db, repo, line)
+        rid = collector.ensure_repository(
+            con, root=str(repo.root), name=repo.name, branch=branch if branch != "HEAD" else None
         )
-        ids = store.upsert_commits(s, repository_id=rid, commits=line)
-        dropped = store.sync_branch_line(
-            s, repository_id=rid, line=[c.sha for c in line], shallow=shallow
+        ids = collector.upsert_commits(con, repository_id=rid, commits=line)
+        dropped = collector.sync_branch_line(
+            con, repository_id=rid, line=[c.sha for c in line], shallow=shallow
         )
     notes = []
     if shallow:
@@ -385,7 +436,7 @@ def _plan(
 
 def backfill(
     repo: GitRepo,
-    engine: Engine,
+    db: Database | Engine,
     config: Config,
     *,
     rev: str | None = None,
@@ -397,18 +448,23 @@ def backfill(
     rules: RuleEngine | None = None,
 ) -> CollectResult:
     """Snapshot the selected first-parent commits of `rev` that have no current snapshot yet."""
+    with _database(db) as db:
+        return _backfill(repo, db, config, rev, since, until, every, daily, progress, rules)
+
+
+def _backfill(repo, db, config, rev, since, until, every, daily, progress, rules) -> CollectResult:
     started = time.monotonic()
     rules = rules or RuleEngine(config.rules, config.suites)
-    _rid, line, ids, dropped, notes = _prepare(repo, engine, config, rev)
+    _rid, line, ids, dropped, notes = _prepare(repo, db, config, rev)
     selected = select_commits(line, since=since, until=until, every=every, daily=daily)
-    with store.read_session(engine) as s:
-        fresh = store.snapshotted_shas(s, kind="code", ruleset=rules.key)
+    with db.read() as con:
+        fresh = collector.snapshotted_shas(con, kind="code", ruleset=rules.key)
     walk, write = _plan(line, selected, fresh)
     newest_fresh = max((c.seq or 0 for c in line if c.sha in fresh), default=-1)
     write_current = bool(walk) and (walk[-1].seq or 0) >= newest_fresh
-    n = _walk(
+    n, base = _walk(
         repo,
-        engine,
+        db,
         rules,
         walk=walk,
         write=write,
@@ -416,7 +472,7 @@ def backfill(
         write_current=write_current,
         progress=progress,
     )
-    _finish(engine, repo, line)
+    _finish(db, repo, line)
     return CollectResult(
         written=n,
         already=len(selected) - n,
@@ -425,12 +481,13 @@ def backfill(
         notes=tuple(notes),
         seconds=time.monotonic() - started,
         commits=tuple(c.sha for c in walk if c.sha in write),
+        checkpoint=base,
     )
 
 
 def collect_commits(
     repo: GitRepo,
-    engine: Engine,
+    db: Database | Engine,
     config: Config,
     *,
     rev: str | None = None,
@@ -439,12 +496,17 @@ def collect_commits(
 ) -> CollectResult:
     """The cron step: snapshot every first-parent commit after the newest one already snapshotted
     (and recompute snapshots made with older rules). On an empty database: the tip only."""
+    with _database(db) as db:
+        return _collect(repo, db, config, rev, progress, rules)
+
+
+def _collect(repo, db, config, rev, progress, rules) -> CollectResult:
     started = time.monotonic()
     rules = rules or RuleEngine(config.rules, config.suites)
-    _rid, line, ids, dropped, notes = _prepare(repo, engine, config, rev)
-    with store.read_session(engine) as s:
-        fresh = store.snapshotted_shas(s, kind="code", ruleset=rules.key)
-        tracked = store.tracked_shas(s, kind="code")
+    _rid, line, ids, dropped, notes = _prepare(repo, db, config, rev)
+    with db.read() as con:
+        fresh = collector.snapshotted_shas(con, kind="code", ruleset=rules.key)
+        tracked = collector.tracked_shas(con, kind="code")
     on_line = [c for c in line if c.sha in tracked]
     if not on_line:
         selected = line[-1:]
@@ -455,9 +517,9 @@ def collect_commits(
         last_seq = on_line[-1].seq or 0
         selected = [c for c in line if c.sha in tracked or (c.seq or 0) > last_seq]
     walk, write = _plan(line, selected, fresh)
-    n = _walk(
+    n, base = _walk(
         repo,
-        engine,
+        db,
         rules,
         walk=walk,
         write=write,
@@ -465,7 +527,7 @@ def collect_commits(
         write_current=bool(walk),
         progress=progress,
     )
-    _finish(engine, repo, line)
+    _finish(db, repo, line)
     return CollectResult(
         written=n,
         already=len(selected) - n,
@@ -474,14 +536,27 @@ def collect_commits(
         notes=tuple(notes),
         seconds=time.monotonic() - started,
         commits=tuple(c.sha for c in walk if c.sha in write),
+        checkpoint=base,
     )
 
 
-def _finish(engine: Engine, repo: GitRepo, line: Sequence[CommitInfo]) -> None:
-    with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
-        rid = store.ensure_repository(
-            s, root=str(repo.root), name=repo.name, branch=store.repository_info(s).branch
+def _finish(db: Database, repo: GitRepo, line: Sequence[CommitInfo]) -> None:
+    with db.write() as con:
+        info = collector.repository_info(con)
+        rid = collector.ensure_repository(
+            con, root=str(repo.root), name=repo.name, branch=info.branch if info else None
         )
-        store.touch_collect(
-            s, repository_id=rid, head=line[-1].sha if line else None, at=time.time()
+        collector.touch_collect(
+            con, repository_id=rid, head=line[-1].sha if line else None, at=time.time()
         )
+
+
+@contextlib.contextmanager
+def _database(db: Database | Engine) -> Iterator[Database]:
+    """The collector writes through a plain sqlite3 `Database`; given an engine (tests, the demo),
+    it opens its own connection to the same file."""
+    if isinstance(db, Database):
+        yield db
+        return
+    with Database.open(db.url.database or "", create=False) as own:
+        yield own

@@ -261,6 +261,21 @@ class Evaluator:
         self.changed: set[str] = set()
         self.findings: dict[str, tuple[Finding, ...]] = {}
 
+    # checkpoints -------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        """Everything but the engine (rebuilt from config); only a settled evaluator is saved."""
+        if self.dirty or self.dirty_names or self.changed:
+            raise ValueError("settle the evaluator (call result()) before saving it")
+        state = dict(self.__dict__)
+        state["engine"] = None
+        return state
+
+    def attach(self, engine: RuleEngine) -> Evaluator:
+        """Give a restored evaluator the engine it was saved with (same `engine.key`)."""
+        self.engine = engine
+        return self
+
     # updates -----------------------------------------------------------------------------------
 
     def _mark(self, path: str, *rules: str) -> None:

@@ -21,6 +21,7 @@ from healthtui.collect.scanning import scan_revision
 from healthtui.config import Config, RegexRule, RulesConfig
 from healthtui.demo.builder import RepoBuilder
 from healthtui.rules import RuleEngine
+from tests.dbdump import dump
 
 CONFIG = Config(
     rules=RulesConfig(
@@ -266,23 +267,6 @@ def test_a_config_change_recomputes_reusing_the_facts_cache(history, engine):
     assert list(_stored(engine, "await_misuse").values()) == [0, 3, 8, 6, 7, 6]
 
 
-def _dump(path: Path) -> list:
-    """The data a user sees, without ids and wall-clock stamps."""
-    con = sqlite3.connect(path)
-    rows = []
-    for query in (
-        "SELECT c.sha, s.kind, s.ruleset, s.stale, s.base, m.metric, m.value FROM metric_value m "
-        'JOIN snapshot s ON s.id = m.snapshot_id JOIN "commit" c ON c.id = s.commit_id',
-        "SELECT c.sha, f.rule, f.path, f.line, f.text, f.delta FROM finding_change f "
-        'JOIN snapshot s ON s.id = f.snapshot_id JOIN "commit" c ON c.id = s.commit_id',
-        "SELECT rule, path, line, col, text FROM current_finding",
-        'SELECT sha, seq, reachable FROM "commit"',
-    ):
-        rows.append(sorted(con.execute(query).fetchall()))
-    con.close()
-    return rows
-
-
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "healthtui", *args]
 
@@ -316,7 +300,7 @@ def test_killed_backfill_resumes_to_exactly_the_uninterrupted_result(tmp_path: P
         _cli(*base, "--db", str(killed), "backfill"), capture_output=True, text=True, check=True
     )
     assert "snapshots written" in out.stdout
-    assert _dump(killed) == _dump(clean)
+    assert dump(killed) == dump(clean)
 
 
 def test_a_second_collect_while_one_runs_exits_0_and_says_so(history, tmp_path: Path):
@@ -363,4 +347,4 @@ def test_overlapping_collects_never_double_count(history, tmp_path: Path):
         check=True,
         capture_output=True,
     )
-    assert _dump(db) == _dump(reference)
+    assert dump(db) == dump(reference)
