@@ -92,13 +92,15 @@ class Database:
             con = _connect(path)
             try:
                 version = read_version(con)
+                if version is None and create and _create(con):
+                    version = SCHEMA_VERSION
             except BaseException:
                 con.close()
                 raise
             if version == SCHEMA_VERSION:
                 return cls(path, con)
             con.close()
-        from store.engine import open_engine  # creates, upgrades, or refuses with a reason
+        from store.engine import open_engine  # upgrades, or refuses with a reason
 
         open_engine(path, create=create).dispose()
         with translated(path):
@@ -134,6 +136,30 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+SCHEMA_FILE = Path(__file__).with_name("schema.sql")
+
+
+def _create(con: sqlite3.Connection) -> bool:
+    """Make the current schema in an empty database from store/schema.sql (what `create_all`
+    would run, kept current by a test). False when the database is not empty."""
+    statements = [s for s in SCHEMA_FILE.read_text().split(";\n\n") if s.strip()]
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        if con.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+            con.execute("ROLLBACK")  # not empty (maybe another process just made it)
+            return read_version(con) == SCHEMA_VERSION
+        for statement in statements:
+            con.execute(statement)
+        con.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return True
 
 
 def _connect(path: Path) -> sqlite3.Connection:

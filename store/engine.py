@@ -200,3 +200,28 @@ def translate_errors(path: Path | str | None = None) -> Iterator[None]:
 
 def now() -> float:
     return time.time()
+
+
+SCHEMA_FILE = Path(__file__).with_name("schema.sql")
+
+
+def schema_sql() -> str:
+    """The DDL of the current schema as `create_all` would run it, one statement per paragraph.
+    Kept in store/schema.sql so a new database is made without importing SQLAlchemy; a test
+    checks the file is current (regenerate with `python -m store.engine`)."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    dialect = sqlite_dialect.dialect()
+    out = []
+    for table in SQLModel.metadata.sorted_tables:
+        out.append(CreateTable(table).compile(dialect=dialect))
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            out.append(CreateIndex(index).compile(dialect=dialect))
+    lines = ("\n".join(line.rstrip() for line in str(s).strip().splitlines()) for s in out)
+    return "".join(f"{stmt};\n\n" for stmt in lines)
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(schema_sql())
+    print(f"wrote {SCHEMA_FILE}")

@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import text
 
 import store
-from store.engine import SCHEMA_VERSION, create_v1_schema, schema_version
+from store.db import Database, read_version
+from store.engine import (
+    SCHEMA_FILE,
+    SCHEMA_VERSION,
+    create_v1_schema,
+    schema_sql,
+    schema_version,
+)
 
 
 def test_new_database_is_wal_with_foreign_keys_and_current_schema(engine, db_path: Path):
@@ -72,3 +79,41 @@ def test_another_programs_sqlite_database_is_refused(tmp_path: Path):
 def test_missing_database_without_create_says_what_to_run(tmp_path: Path):
     with pytest.raises(store.StoreError, match="healthtui backfill"):
         store.open_engine(tmp_path / "none.db", create=False)
+
+
+def _schema(path: Path) -> list[tuple]:
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+        return [(t, n, tbl, " ".join((sql or "").split())) for t, n, tbl, sql in rows]
+    finally:
+        con.close()
+
+
+def test_schema_file_is_what_create_all_runs():
+    assert SCHEMA_FILE.read_text() == schema_sql(), (
+        "store/schema.sql is out of date with the models: run `python -m store.engine`"
+    )
+
+
+def test_a_database_made_without_sqlalchemy_equals_one_made_by_create_all(tmp_path: Path):
+    with Database.open(tmp_path / "plain.db") as db:
+        assert read_version(db.con) == SCHEMA_VERSION
+    store.open_engine(tmp_path / "orm.db").dispose()
+    assert _schema(tmp_path / "plain.db") == _schema(tmp_path / "orm.db")
+    assert len(_schema(tmp_path / "plain.db")) > 20
+
+
+def test_the_plain_opener_upgrades_an_old_file_and_refuses_a_foreign_one(tmp_path: Path):
+    old = tmp_path / "old.db"
+    create_v1_schema(old)
+    with Database.open(old) as db:
+        assert read_version(db.con) == SCHEMA_VERSION
+    foreign = tmp_path / "foreign.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE notes (body TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(store.StoreError, match="not healthtui's"):
+        Database.open(foreign)
+    assert _schema(foreign) == [("table", "notes", "notes", "CREATE TABLE notes (body TEXT)")]
