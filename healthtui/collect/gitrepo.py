@@ -33,6 +33,7 @@ class TreeEntry:
     path: str
     blob: str
     mode: int
+    size: int = -1  # bytes, when listed with sizes
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,16 +287,42 @@ class GitRepo:
         )
         return _parse_raw(raw)
 
-    def list_tree(self, rev: str) -> Iterator[TreeEntry]:
+    def list_tree(self, rev: str, *, sizes: bool = False) -> Iterator[TreeEntry]:
         """Every file (blob) in the tree of `rev`; submodules and symlinks are skipped."""
-        raw = self._git("ls-tree", "-r", "-z", "--full-tree", rev)
+        raw = self._git("ls-tree", "-r", "-z", "--full-tree", *(["-l"] if sizes else []), rev)
         for item in raw.split(b"\x00"):
             if not item:
                 continue
             meta, _, path = item.partition(b"\t")
-            mode, kind, blob = meta.split(b" ")
+            mode, kind, blob, *size = meta.split()
             if kind == b"blob" and mode in (b"100644", b"100755"):
-                yield TreeEntry(path=decode_path(path), blob=blob.decode(), mode=int(mode, 8))
+                yield TreeEntry(
+                    path=decode_path(path),
+                    blob=blob.decode(),
+                    mode=int(mode, 8),
+                    size=int(size[0]) if size else -1,
+                )
+
+    def files_containing(self, rev: str, needles: Iterable[bytes]) -> set[str] | None:
+        """Paths of the files in `rev`'s tree that hold any of `needles` (exact bytes, as
+        `git grep -F` finds them); None when git cannot say."""
+        sha = self.resolve(rev)
+        args = [arg for n in needles for arg in (b"-e", n)]
+        cmd = ["git", f"--git-dir={self.git_dir}", "grep", "-l", "-z", "-F", "--no-color"]
+        try:
+            proc = subprocess.run([*cmd, *args, sha, "--"], capture_output=True, check=False)
+        except OSError:
+            return None
+        if proc.returncode == 1:
+            return set()
+        if proc.returncode != 0:
+            return None
+        prefix = sha.encode() + b":"
+        out = set()
+        for item in proc.stdout.split(b"\x00"):
+            if item.startswith(prefix):
+                out.add(decode_path(item[len(prefix) :]))
+        return out
 
     def read_blob(self, sha: str) -> bytes:
         return self._repo.odb.stream(bytes.fromhex(sha)).read()

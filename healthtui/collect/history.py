@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 Progress = Callable[[int, int], None]
+_PLAIN = {"status": "ok"}  # the facts of a file that holds nothing any rule looks for
 _BATCH_BYTES = 32 * 1024 * 1024
 CHECKPOINT_EVERY = 25  # commits a walk may replay past the saved evaluator before saving anew
 
@@ -215,12 +216,25 @@ class _Walker:
         return checkpoint.State(self.evaluator, self.tree, self.known)
 
     def start(self, sha: str) -> None:
+        """Evaluate the whole tree of `sha`. When only regex rules run, `git grep -F` for their
+        required texts picks the files that can match; only those are read."""
+        needles = self.rules.regex_needles()
         entries = {}
-        for e in self.repo.list_tree(sha):
+        sizes = {}
+        for e in self.repo.list_tree(sha, sizes=needles is not None):
             kind = self.rules.kind(e.path)
             if kind is not None:
                 entries[e.path] = (kind, e.blob)
-        self._apply({p: kb for p, kb in entries.items()})
+                sizes[e.path] = e.size
+        holding = self.repo.files_containing(sha, needles) if needles else None
+        if holding is not None:
+            cap = self.rules.rules.max_file_size
+            for path in entries.keys() - holding:
+                blob = entries.pop(path)[1]
+                self.tree[path] = blob
+                facts = self.rules.skipped_facts() if sizes[path] > cap else _PLAIN
+                self.evaluator.update(path, facts)
+        self._apply(entries)
 
     def advance(self, changed: dict[str, str | None]) -> None:
         update: dict[str, tuple[str, str] | None] = {}
@@ -233,6 +247,22 @@ class _Walker:
             if kind is not None and self.tree.get(path) != blob:
                 update[path] = (kind, blob)
         self._apply(update)
+
+    def prefetch(self, stream: Sequence[tuple[str, list]], visited: set[str]) -> None:
+        """Get the facts of every blob the walk over `stream` will apply, in a few big batches
+        (one `cat-file` stream, bigger extraction batches) instead of a round trip per commit."""
+        wanted: list[tuple[str, str]] = []
+        pending: dict[str, str | None] = {}
+        for sha, changes in stream:
+            for ch in changes:
+                pending[ch.path] = ch.blob
+            if sha in visited:
+                for path, blob in pending.items():
+                    kind = self.rules.kind(path) if blob is not None else None
+                    if kind is not None:
+                        wanted.append((kind, blob))
+                pending = {}
+        self.facts.get(wanted)
 
     def _apply(self, update: dict[str, tuple[str, str] | None]) -> None:
         facts = self.facts.get(kb for kb in update.values() if kb is not None)
@@ -315,7 +345,8 @@ def _walk(
         return 0, None
     walker = _Walker(repo, db, rules)
     base = _begin(walker, db, rules, walk[0], fresh_start=walk[0].sha in write)
-    stream = repo.line_changes(walk[-1].sha, exclude=walk[0].sha) if len(walk) > 1 else iter(())
+    stream = list(repo.line_changes(walk[-1].sha, exclude=walk[0].sha)) if len(walk) > 1 else []
+    walker.prefetch(stream, {c.sha for c in walk})
     done = 0
     total = len(write)
     pending: dict[str, str | None] = {}

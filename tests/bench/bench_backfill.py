@@ -23,15 +23,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from healthtui.config import load_config  # noqa: E402
 from healthtui.demo import build_demo  # noqa: E402
-
-AST_RULES = [
-    "await_misuse",
-    "async_callback",
-    "deprecated_imports",
-    "unregistered_markers",
-    "duplicate_classes",
-    "suites",
-]
+from healthtui.rules.engine import BUILTIN_RULES  # noqa: E402
 
 
 def timed(cmd: list[str]) -> tuple[float, int]:
@@ -103,7 +95,9 @@ def main() -> None:
     text = (repo / "healthtui.toml").read_text()
     regex_only = work / "regex-only.toml"
     regex_only.write_text(
-        text.replace("[rules]", "[rules]\ndisable = " + repr(AST_RULES).replace("'", '"'), 1)
+        text.replace(
+            "[rules]", "[rules]\ndisable = " + repr(sorted(BUILTIN_RULES)).replace("'", '"'), 1
+        )
     )
     full = work / "full.toml"
     full.write_text(text)

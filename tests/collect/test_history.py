@@ -348,3 +348,58 @@ def test_overlapping_collects_never_double_count(history, tmp_path: Path):
         capture_output=True,
     )
     assert dump(db) == dump(reference)
+
+
+REGEX_ONLY = Config(
+    rules=RulesConfig(
+        disable=(
+            "await_misuse",
+            "async_callback",
+            "deprecated_imports",
+            "unregistered_markers",
+            "duplicate_classes",
+            "unparseable_files",
+            "suites",
+        ),
+        max_file_size=400,
+        regex=(
+            RegexRule(id="todo", pattern=r"#\s*TODO"),
+            RegexRule(id="prints", pattern=r"^\s*print\(", include=("app/**",)),
+        ),
+    )
+)
+
+
+def test_a_regex_only_walk_reads_just_the_files_git_grep_picks_and_agrees_with_a_scan(
+    tmp_path: Path, engine
+):
+    b = RepoBuilder(tmp_path / "repo")
+    b.commit(
+        {
+            "app/a.py": "x = 1  # TODO: go\nprint('hi')\n",
+            "app/b.py": "# TODOS are not findings? they are: TODO\n",
+            "app/near.py": "y = 'TODO'  # the text, but no comment before it\n",
+            "app/big.py": "# TODO\n" + "z = 1\n" * 100,  # over the size cap: skipped
+            "app/blob.py": b"\x00\x01# TODO in a binary file\n",
+            "tools/p.py": "print('not under app/')\n",
+            "README.md": "no python here # TODO\n",
+        },
+        message="start",
+    )
+    b.commit({"app/a.py": "x = 1\n", "app/c.py": "   print(1)  # TODO\n"}, message="move")
+    b.commit({"app/big.py": None, "app/near.py": "# TODO now\n"}, message="more")
+    repo = GitRepo.open(b.path)
+    assert repo.files_containing("HEAD~2", [b"TODO"]) >= {"app/a.py", "app/near.py"}
+    assert repo.files_containing("HEAD~2", [b"no such text"]) == set()
+    backfill(repo, engine, REGEX_ONLY)
+    rules = RuleEngine(REGEX_ONLY.rules, REGEX_ONLY.suites)
+    assert rules.regex_needles() is not None  # the git grep path is the one under test
+    with store.read_session(engine) as s:
+        metrics = store.metric_ids(s)
+    assert {"todo", "prints", "skipped_files"} <= set(metrics)
+    for c in repo.first_parent_line("main"):
+        expected = scan_revision(repo, c.sha, rules).metrics
+        assert {m: _stored(engine, m)[c.sha] for m in expected} == expected, c.subject
+    assert list(_stored(engine, "skipped_files").values()) == [1, 1, 0]
+    assert list(_stored(engine, "todo").values()) == [2, 2, 3]
+    assert list(_stored(engine, "prints").values()) == [1, 1, 1]
