@@ -1,9 +1,10 @@
 """Read-only access to a git repository: commits, trees, diffs and blobs, never the work tree or index.
 
-Blobs come through gitpython's object database (a persistent `git cat-file --batch`); history and
-changes come from `git log --raw` / `git diff-tree` streams, so a backfill needs one git process for
-every commit's changes rather than one per commit. Paths are decoded with `surrogateescape`, so odd
-bytes survive the round trip.
+Git plumbing runs as plain subprocesses: blobs stream through one pipelined `git cat-file --batch`,
+history and changes come from `git log --raw` / `git diff-tree` streams, so a backfill needs one git
+process for every commit's changes rather than one per commit. gitpython's object database serves
+the odd single-object read (a blob, object sizes) and is loaded only then, keeping `collect`'s start
+cheap. Paths are decoded with `surrogateescape`, so odd bytes survive the round trip.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import git
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from healthtui.errors import RepoError
 from store.readmodels import CommitInfo
@@ -146,25 +144,34 @@ class _BlobPipe:
 class GitRepo:
     """A repository opened read-only; works on clones, bare repositories, mirrors and shallow clones."""
 
-    def __init__(self, repo: git.Repo):
-        self._repo = repo
-        self.git_dir = Path(repo.git_dir)
-        self.bare = repo.bare
-        self.root = self.git_dir if repo.bare else Path(repo.working_tree_dir or repo.git_dir)
-        self._blobs = _BlobPipe(Path(repo.git_dir))
+    def __init__(self, git_dir: Path, *, bare: bool, root: Path):
+        self.git_dir = git_dir
+        self.bare = bare
+        self.root = root
+        self._blobs = _BlobPipe(git_dir)
+        self._odb_repo = None  # gitpython, for single-object reads only
 
     @classmethod
     def open(cls, path: Path | str, *, search_parents: bool = True) -> GitRepo:
         path = Path(path)
-        if not path.exists():
+        if not path.is_dir():
             raise RepoError(f"{path}: no such directory")
-        try:
-            repo = git.Repo(path, search_parent_directories=search_parents)
-        except (InvalidGitRepositoryError, NoSuchPathError):
-            raise RepoError(f"{path}: not a git repository") from None
-        except GitCommandError as exc:
-            raise RepoError(f"{path}: git failed: {exc.stderr.strip() or exc}") from None
-        return cls(repo)
+        proc = _run(
+            ["rev-parse", "--absolute-git-dir", "--is-bare-repository", "--show-toplevel"],
+            cwd=path,
+        )
+        lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+        if len(lines) < 2:  # (a bare repository or a .git directory has no top level: fine)
+            err = proc.stderr.decode("utf-8", "replace").strip()
+            if "not a git repository" in err or not err:
+                raise RepoError(f"{path}: not a git repository")
+            raise RepoError(f"{path}: git failed: {err.splitlines()[-1]}")
+        git_dir, bare = Path(lines[0]), lines[1] == "true"
+        top = Path(lines[2]) if len(lines) > 2 else git_dir.parent
+        root = git_dir if bare else top
+        if not search_parents and path.resolve() not in (root.resolve(), git_dir.resolve()):
+            raise RepoError(f"{path}: not a git repository (it lies inside {root})")
+        return cls(git_dir, bare=bare, root=root)
 
     @property
     def name(self) -> str:
@@ -174,7 +181,8 @@ class GitRepo:
 
     def close(self) -> None:
         self._blobs.close()
-        self._repo.close()
+        if self._odb_repo is not None:
+            self._odb_repo.close()
 
     def __enter__(self) -> GitRepo:
         return self
@@ -183,33 +191,29 @@ class GitRepo:
         self.close()
 
     def _git(self, *args: str) -> bytes:
-        try:
-            return self._repo.git.execute(["git", *args], stdout_as_string=False)
-        except GitCommandError as exc:
-            stderr = exc.stderr.strip() if isinstance(exc.stderr, str) else str(exc.stderr)
-            raise RepoError(
-                f"{self.root}: git {args[0]} failed: {stderr.splitlines()[-1:]}"
-            ) from None
+        proc = _run(args, cwd=self.root)
+        if proc.returncode != 0:
+            stderr = proc.stderr.decode("utf-8", "replace").strip()
+            raise RepoError(f"{self.root}: git {args[0]} failed: {stderr.splitlines()[-1:]}")
+        return proc.stdout
+
+    def _try(self, *args: str) -> str | None:
+        """A git command's output, or None when it fails (exit status not 0)."""
+        proc = _run(args, cwd=self.root)
+        return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
 
     def has_commits(self) -> bool:
-        try:
-            self._repo.git.execute(["git", "rev-parse", "--verify", "-q", "HEAD^{commit}"])
-            return True
-        except GitCommandError:
-            return False
+        return self._try("rev-parse", "--verify", "-q", "HEAD^{commit}") is not None
 
     def resolve(self, rev: str) -> str:
         """The full sha of a revision (branch, tag, sha prefix, HEAD~2...)."""
         if rev.startswith("-"):
             raise RepoError(f"{rev!r}: not a revision")
-        try:
-            out = self._repo.git.execute(
-                ["git", "rev-parse", "--verify", "-q", f"{rev}^{{commit}}"]
-            )
-        except GitCommandError:
+        out = self._try("rev-parse", "--verify", "-q", f"{rev}^{{commit}}")
+        if out is None:
             if rev == "HEAD" and not self.has_commits():
-                raise RepoError(f"{self.root}: the repository has no commits yet") from None
-            raise RepoError(f"{rev!r}: no such revision in {self.root}") from None
+                raise RepoError(f"{self.root}: the repository has no commits yet")
+            raise RepoError(f"{rev!r}: no such revision in {self.root}")
         return out.strip()
 
     def head_sha(self) -> str | None:
@@ -217,11 +221,8 @@ class GitRepo:
 
     def branch_name(self) -> str | None:
         """The branch HEAD points at (for a bare mirror: its default branch)."""
-        try:
-            out = self._repo.git.execute(["git", "symbolic-ref", "-q", "--short", "HEAD"])
-        except GitCommandError:
-            return None
-        return out.strip() or None
+        out = self._try("symbolic-ref", "-q", "--short", "HEAD")
+        return (out or "").strip() or None
 
     def is_shallow(self) -> bool:
         return (self.git_dir / "shallow").is_file()
@@ -233,11 +234,8 @@ class GitRepo:
             return set()
 
     def merge_base(self, a: str, b: str) -> str | None:
-        try:
-            out = self._repo.git.execute(["git", "merge-base", a, b])
-        except GitCommandError:
-            return None
-        return out.strip() or None
+        out = self._try("merge-base", a, b)
+        return (out or "").strip() or None
 
     def commit_info(self, sha: str) -> CommitInfo:
         raw = self._git("log", "-1", "--date=raw", f"--format={_FORMAT}", sha, "--")
@@ -324,8 +322,16 @@ class GitRepo:
                 out.add(decode_path(item[len(prefix) :]))
         return out
 
+    @property
+    def _odb(self):
+        if self._odb_repo is None:
+            import git
+
+            self._odb_repo = git.Repo(self.git_dir)
+        return self._odb_repo.odb
+
     def read_blob(self, sha: str) -> bytes:
-        return self._repo.odb.stream(bytes.fromhex(sha)).read()
+        return self._odb.stream(bytes.fromhex(sha)).read()
 
     def read_blobs(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Blob contents one at a time, in order, through one pipelined `cat-file --batch` round trip
@@ -340,7 +346,7 @@ class GitRepo:
             yield from self._blobs.read(batch)
 
     def blob_sizes(self, shas: Iterable[str]) -> dict[str, int]:
-        info = self._repo.odb.info
+        info = self._odb.info
         return {sha: info(bytes.fromhex(sha)).size for sha in shas}
 
 
@@ -368,9 +374,13 @@ def _parse_raw(raw: bytes) -> list[Change]:
 def find_repo_root(start: Path | None = None) -> Path | None:
     """The top level of the git repository containing `start` (default: the current directory)."""
     try:
-        repo = git.Repo(start or Path(os.getcwd()), search_parent_directories=True)
-    except (InvalidGitRepositoryError, NoSuchPathError):
+        return GitRepo.open(start or Path(os.getcwd())).root
+    except RepoError:
         return None
-    root = Path(repo.working_tree_dir) if not repo.bare else Path(repo.git_dir)
-    repo.close()
-    return root
+
+
+def _run(args: Iterable[str], *, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except OSError as exc:
+        raise RepoError(f"cannot run git: {exc.strerror or exc}") from None

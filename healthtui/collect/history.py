@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 _PLAIN = {"status": "ok"}  # the facts of a file that holds nothing any rule looks for
 _BATCH_BYTES = 32 * 1024 * 1024
+_DIRECT_LOOKUP = 1_000  # fewer wanted blobs than this: look them up, not every cached key
 CHECKPOINT_EVERY = 25  # commits a walk may replay past the saved evaluator before saving anew
 
 
@@ -123,10 +124,10 @@ class _FactsSource:
         keys = [k for k in dict.fromkeys(wanted)]
         out = {k: self.memory[k] for k in keys if k in self.memory}
         missing = [k for k in keys if k not in out]
-        if self._cached is None:
+        if self._cached is None and len(missing) > _DIRECT_LOOKUP:
             with self.db.read() as con:
                 self._cached = collector.cached_fact_keys(con, engine_key=self.rules.key)
-        lookup = [k for k in missing if k in self._cached]
+        lookup = missing if self._cached is None else [k for k in missing if k in self._cached]
         if lookup:
             with self.db.read() as con:
                 cached = collector.cached_facts(con, engine_key=self.rules.key, keys=lookup)

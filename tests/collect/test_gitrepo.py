@@ -1,0 +1,71 @@
+"""Opening repositories with plain git plumbing: work trees, subdirectories, bare repositories."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from healthtui.collect.gitrepo import GitRepo, find_repo_root
+from healthtui.demo.builder import RepoBuilder
+from healthtui.errors import RepoError
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> RepoBuilder:
+    b = RepoBuilder(tmp_path / "work")
+    b.commit({"pkg/mod.py": "x = 1\n"}, message="one")
+    return b
+
+
+def test_a_work_tree_opens_from_itself_a_subdirectory_or_its_git_directory(work):
+    top = work.path.resolve()
+    for where in (work.path, work.path / "pkg", work.path / ".git"):
+        with GitRepo.open(where) as repo:
+            assert (repo.root.resolve(), repo.bare) == (top, False), where
+            assert repo.git_dir.resolve() == top / ".git"
+            assert repo.resolve("HEAD") == work.tip()
+    assert find_repo_root(work.path / "pkg").resolve() == top
+
+
+def test_without_searching_parents_a_subdirectory_is_refused(work):
+    with pytest.raises(RepoError, match=r"pkg: not a git repository \(it lies inside "):
+        GitRepo.open(work.path / "pkg", search_parents=False)
+
+
+def test_a_bare_repository_is_its_own_root(tmp_path: Path, work):
+    bare = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(work.path), str(bare)], check=True)
+    with GitRepo.open(bare, search_parents=False) as repo:
+        assert (repo.root, repo.bare, repo.name) == (bare, True, "mirror")
+        assert [e.path for e in repo.list_tree("HEAD")] == ["pkg/mod.py"]
+        (entry,) = repo.list_tree("HEAD", sizes=True)
+        assert repo.read_blob(entry.blob) == b"x = 1\n" and entry.size == 6
+        assert repo.blob_sizes([entry.blob]) == {entry.blob: 6}
+
+
+def test_not_a_repository_and_no_such_directory(tmp_path: Path):
+    with pytest.raises(RepoError, match=r"not a git repository$"):
+        GitRepo.open(tmp_path)
+    with pytest.raises(RepoError, match="no such directory"):
+        GitRepo.open(tmp_path / "missing")
+    assert find_repo_root(tmp_path) is None
+
+
+def test_collect_loads_neither_sqlalchemy_nor_gitpython(work, tmp_path: Path):
+    """The cron path stays cheap: a collect that finds one new commit imports neither."""
+    code = (
+        "import sys\n"
+        "from healthtui.cli import main\n"
+        "code = main(['--repo', sys.argv[1], '--db', sys.argv[2], 'collect', '--quiet'])\n"
+        "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'git') if m in sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    db = tmp_path / "h.db"
+    run = [sys.executable, "-c", code, str(work.path), str(db)]
+    subprocess.run(run, check=True, capture_output=True)  # creates the database
+    work.commit({"pkg/mod.py": "x = 2  # TODO\n"}, message="two")
+    out = subprocess.run(run, check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
