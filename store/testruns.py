@@ -32,7 +32,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal_column,
     select,
     tuple_,
     update,
@@ -234,6 +233,39 @@ class TestResultInput(NamedTuple):
 
 
 TestResultInput.__test__ = False  # type: ignore[attr-defined]
+
+
+class TestFileInput(NamedTuple):
+    """The tests of one test file in one run, each already laid out as an `ENTRY` tuple
+    (durations in whole microseconds, keywords and suites space-separated): how an ingest hands
+    over thousands of tests without a record per test. Text is escaped by the store."""
+
+    file: str  # as the node ids name it
+    path: str  # repository-relative
+    fingerprint: str
+    tests: list[tuple]
+
+
+TestFileInput.__test__ = False  # type: ignore[attr-defined]
+
+
+class TestFailureInput(NamedTuple):
+    """A failed or errored test, next to its entry in a `TestFileInput`."""
+
+    nodeid: str
+    path: str
+    outcome: str
+    stage: str  # the first stage that failed, "" when none did
+    duration: float
+    suites: tuple[str, ...]
+    message: str
+    crash_path: str
+    crash_line: int | None
+    signature: str
+    fingerprint: str
+
+
+TestFailureInput.__test__ = False  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,8 +477,9 @@ def has_test_run(session: Session, *, content_hash: str) -> bool:
     )
 
 
-_FILE_COLUMNS = ("file", "path", "fingerprint", "tests")
+_FILE_COLUMNS = ("run_id", "file", "path", "fingerprint", "tests")
 _FAILURE_COLUMNS = (
+    "run_id",
     "nodeid",
     "path",
     "outcome",
@@ -458,6 +491,22 @@ _FAILURE_COLUMNS = (
     "crash_line",
     "signature",
     "fingerprint",
+)
+_SIGNATURE_COLUMNS = ("signature", "exception", "message", "crash")
+_ERROR_COLUMNS = ("run_id", "nodeid", "kind", "cause", "message")
+_WARNING_COLUMNS = ("run_id", "category", "message", "path", "line", "coroutine", "module", "count")
+_SUITE_COLUMNS = (
+    "run_id",
+    "suite",
+    "passed",
+    "failed",
+    "errors",
+    "skipped",
+    "xfailed",
+    "xpassed",
+    "not_run",
+    "expected_missing",
+    "target",
 )
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
@@ -477,69 +526,54 @@ def _text(value: str) -> str:
     return value if value.isascii() else storable(value)
 
 
+# (dialect class, paramstyle, table, columns) -> (SQL, how to reorder a row's values, positional)
+_INSERTS: dict[tuple, tuple[str, list[int] | None, bool]] = {}
+
+
 def _insert_many(
-    session: Session, table: type[SQLModel], columns: Sequence[str], rows: list, *, run_id: int
+    session: Session, table: type[SQLModel], columns: Sequence[str], rows: list[tuple]
 ) -> None:
-    """executemany straight through the DB-API cursor, with a statement compiled once for the
-    session's dialect and the run id written into it: for runs of thousands of tests the ORM's
-    per-row parameter handling costs more than the database's insert itself."""
+    """executemany straight through the DB-API cursor, with a statement compiled once per dialect
+    (not once per engine): for runs of thousands of tests the ORM's per-row parameter handling
+    costs more than the database's insert itself, and a fresh engine would compile again."""
     if not rows:
         return
     conn = session.connection()
-    stmt = insert(table).inline().values(run_id=literal_column(str(int(run_id))))
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
-    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.params)
-    if set(names) != set(columns):
-        raise ValueError(f"{table.__tablename__}: columns {sorted(names)} != {sorted(columns)}")
-    if compiled.positional:
-        order = [columns.index(name) for name in names]
-        if order != list(range(len(columns))):
-            rows = [tuple(row[i] for i in order) for row in rows]
-    else:
+    dialect = conn.dialect
+    key = (type(dialect), dialect.paramstyle, table.__tablename__, tuple(columns))
+    found = _INSERTS.get(key)
+    if found is None:
+        compiled = insert(table).inline().compile(dialect=dialect, column_keys=list(columns))
+        names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.params)
+        if set(names) != set(columns):
+            raise ValueError(f"{table.__tablename__}: columns {sorted(names)} != {sorted(columns)}")
+        order = [columns.index(name) for name in names] if compiled.positional else None
+        if order == list(range(len(columns))):
+            order = None
+        found = _INSERTS[key] = (str(compiled), order, compiled.positional)
+    sql, order, positional = found
+    if order is not None:
+        rows = [tuple(row[i] for i in order) for row in rows]
+    elif not positional:
         rows = [dict(zip(columns, row, strict=True)) for row in rows]
-    conn.exec_driver_sql(str(compiled), rows)
+    conn.exec_driver_sql(sql, rows)
 
 
-def record_test_run(
-    session: Session,
-    *,
-    run: TestRunInput,
+def pack_results(
     results: Iterable[TestResultInput],
-    signatures: Iterable[SignatureInput] = (),
-    collection_errors: Iterable[CollectionErrorInput] = (),
-    warnings: Iterable[WarningInput] = (),
-    suites: Iterable[SuiteCountsInput] = (),
-) -> int:
-    """Store one run and everything in it; returns the run id. Call inside `write_session` (and
-    check `has_test_run` first: the content hash is unique). Text that is not valid UTF-8
-    (surrogate escapes from odd paths) is stored escaped."""
-    fields = {name: getattr(run, name) for name in TestRunInput.__slots__}
-    fields["path"], fields["root"] = _text(run.path), _text(run.root)
-    row = TestRun(**fields)
-    session.add(row)
-    session.flush()
-    run_id = row.id
-    assert run_id is not None
+) -> tuple[list[TestFileInput], list[TestFailureInput]]:
+    """Per-test records as `record_test_run` stores them: entries per test file, and failures."""
     files: dict[tuple[str, str, str], list[tuple]] = {}
-    failures: list[tuple] = []
-    padded: dict[tuple[str, ...], str] = {(): ""}
+    failures: list[TestFailureInput] = []
     join = " ".join
     last: tuple[str, str, str] | None = None
     entries: list[tuple] = []
     for r in results:
         (nodeid, path, outcome, duration, so, sd, co, cd, do, dd, kws, groups, *failure, fp) = r
-        if not nodeid.isascii():
-            nodeid = storable(nodeid)
         file, _, name = nodeid.partition("::")
         if last is None or file != last[0] or fp != last[2] or path != last[1]:
             last = (file, path, fp)
             entries = files.setdefault(last, [])
-        keywords = join(kws) if kws else ""
-        if not keywords.isascii():
-            keywords = storable(keywords)
-        member_of = padded.get(groups)
-        if member_of is None:
-            member_of = padded[groups] = _text(f" {join(groups)} ")
         entries.append(
             (
                 name,
@@ -551,35 +585,98 @@ def record_test_run(
                 int(cd * 1e6),
                 do,
                 int(dd * 1e6),
-                keywords,
-                member_of[1:-1],
+                join(kws) if kws else "",
+                join(groups),
             )
         )
-        if outcome in FAILING or failure[3] is not None:
-            message, crash_path, crash_line, signature = failure
+        message, crash_path, crash_line, signature = failure
+        if outcome in FAILING or signature is not None:
             failures.append(
-                (
+                TestFailureInput(
                     nodeid,
-                    _text(path),
+                    path,
                     outcome,
                     _failed_stage(r),
                     duration,
-                    member_of,
-                    _text(message),
-                    _text(crash_path),
+                    groups,
+                    message,
+                    crash_path,
                     crash_line,
                     signature or "",
                     fp,
                 )
             )
-    _insert_many(
-        session,
-        TestFileResult,
-        _FILE_COLUMNS,
-        [(file, _text(path), fp, _encode(entries)) for (file, path, fp), entries in files.items()],
-        run_id=run_id,
-    )
-    _insert_many(session, TestFailure, _FAILURE_COLUMNS, failures, run_id=run_id)
+    packed = [TestFileInput(file, path, fp, e) for (file, path, fp), e in files.items()]
+    return packed, failures
+
+
+def _escaped(entry: tuple) -> tuple:
+    name, *middle, keywords, suites = entry
+    return (storable(name), *middle, storable(keywords), storable(suites))
+
+
+def _file_rows(run_id: int, files: Iterable[TestFileInput]) -> list[tuple]:
+    rows = []
+    for file, path, fingerprint, tests in files:
+        text = _encode(tests)
+        # surrogate escapes (or characters beyond the BMP) show as `\ud...` in ASCII JSON
+        if "\\ud" in text:
+            text = _encode([_escaped(e) for e in tests])
+        rows.append((run_id, _text(file), _text(path), fingerprint, text))
+    return rows
+
+
+def _failure_rows(run_id: int, failures: Iterable[TestFailureInput]) -> list[tuple]:
+    padded: dict[tuple[str, ...], str] = {(): ""}
+    rows = []
+    for nodeid, path, outcome, stage, duration, suites, *rest in failures:
+        message, crash_path, crash_line, signature, fingerprint = rest
+        member_of = padded.get(suites)
+        if member_of is None:
+            member_of = padded[suites] = _text(f" {' '.join(suites)} ")
+        rows.append(
+            (
+                run_id,
+                _text(nodeid),
+                _text(path),
+                outcome,
+                stage,
+                duration,
+                member_of,
+                _text(message),
+                _text(crash_path),
+                crash_line,
+                signature,
+                fingerprint,
+            )
+        )
+    return rows
+
+
+def record_test_run(
+    session: Session,
+    *,
+    run: TestRunInput,
+    results: Iterable[TestResultInput] = (),
+    files: Iterable[TestFileInput] = (),
+    failures: Iterable[TestFailureInput] = (),
+    signatures: Iterable[SignatureInput] = (),
+    collection_errors: Iterable[CollectionErrorInput] = (),
+    warnings: Iterable[WarningInput] = (),
+    suites: Iterable[SuiteCountsInput] = (),
+) -> int:
+    """Store one run and everything in it; returns the run id. Its tests come either one record
+    each (`results`) or packed per file (`files`, with `failures`). Call inside `write_session`
+    (and check `has_test_run` first: the content hash is unique). Text that is not valid UTF-8
+    (surrogate escapes from odd paths) is stored escaped."""
+    fields = {name: getattr(run, name) for name in TestRunInput.__slots__}
+    fields["path"], fields["root"] = _text(run.path), _text(run.root)
+    (run_id,) = session.execute(insert(TestRun).values(**fields)).inserted_primary_key
+    packed, failed = pack_results(results)
+    if packed or failed:
+        files, failures = [*files, *packed], [*failures, *failed]
+    _insert_many(session, TestFileResult, _FILE_COLUMNS, _file_rows(run_id, files))
+    _insert_many(session, TestFailure, _FAILURE_COLUMNS, _failure_rows(run_id, failures))
     sigs = {s.signature: s for s in signatures}
     if sigs:
         known = set()
@@ -593,62 +690,47 @@ def record_test_run(
                 ).scalars()
             )
         new = [
-            {
-                "signature": s.signature,
-                "exception": _text(s.exception),
-                "message": _text(s.message),
-                "crash": _text(s.crash),
-            }
+            (s.signature, _text(s.exception), _text(s.message), _text(s.crash))
             for k, s in sigs.items()
             if k not in known
         ]
-        if new:
-            session.execute(insert(TestSignature), new)
+        _insert_many(session, TestSignature, _SIGNATURE_COLUMNS, new)
     rows = [
-        {
-            "run_id": run_id,
-            "nodeid": _text(c.nodeid),
-            "kind": c.kind,
-            "cause": _text(c.cause),
-            "message": _text(c.message),
-        }
+        (run_id, _text(c.nodeid), c.kind, _text(c.cause), _text(c.message))
         for c in collection_errors
     ]
-    if rows:
-        session.execute(insert(TestCollectionError), rows)
+    _insert_many(session, TestCollectionError, _ERROR_COLUMNS, rows)
     rows = [
-        {
-            "run_id": run_id,
-            "category": _text(w.category),
-            "message": _text(w.message),
-            "path": _text(w.path),
-            "line": w.line,
-            "coroutine": _text(w.coroutine),
-            "module": _text(w.module),
-            "count": w.count,
-        }
+        (
+            run_id,
+            _text(w.category),
+            _text(w.message),
+            _text(w.path),
+            w.line,
+            _text(w.coroutine),
+            _text(w.module),
+            w.count,
+        )
         for w in warnings
     ]
-    if rows:
-        session.execute(insert(TestWarning), rows)
+    _insert_many(session, TestWarning, _WARNING_COLUMNS, rows)
     rows = [
-        {
-            "run_id": run_id,
-            "suite": s.suite,
-            "passed": s.passed,
-            "failed": s.failed,
-            "errors": s.errors,
-            "skipped": s.skipped,
-            "xfailed": s.xfailed,
-            "xpassed": s.xpassed,
-            "not_run": s.not_run,
-            "expected_missing": s.expected_missing,
-            "target": s.target,
-        }
+        (
+            run_id,
+            s.suite,
+            s.passed,
+            s.failed,
+            s.errors,
+            s.skipped,
+            s.xfailed,
+            s.xpassed,
+            s.not_run,
+            s.expected_missing,
+            s.target,
+        )
         for s in suites
     ]
-    if rows:
-        session.execute(insert(TestSuiteResult), rows)
+    _insert_many(session, TestSuiteResult, _SUITE_COLUMNS, rows)
     return run_id
 
 

@@ -28,7 +28,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -137,7 +137,7 @@ class _Test(NamedTuple):
 class _Collector(NamedTuple):
     nodeid: str
     outcome: str
-    items: list[tuple[str, bool]]  # (node id, deselected)
+    items: list[tuple[str, bool]]  # (node id, deselected); kept only when `_interrupted`
     longrepr: str
 
 
@@ -150,6 +150,9 @@ class _Warning(NamedTuple):
 
 @dataclass
 class ParsedReport:
+    """A report's values, checked. `tests` holds `_Test` records once checked (`parse_report`);
+    an ingest checks them while it turns them into rows."""
+
     created: float
     duration: float
     exitcode: int
@@ -157,7 +160,7 @@ class ParsedReport:
     environment: dict[str, Any]
     summary: dict[str, int]
     collectors: list[_Collector]
-    tests: list[_Test]
+    tests: list[Any]
     warnings: list[_Warning]
 
 
@@ -244,8 +247,12 @@ def _syntax_error(text: str, pos: int, message: str) -> ReportError:
     return ReportError(f"invalid JSON at line {line} column {col}: {message}{hint}")
 
 
-_FINITE = 1e308
+# Durations within this many seconds are taken without further checks (a duration is refused
+# when it cannot become whole microseconds).
+_LONGEST = 1e300
 _NO_KEYWORDS: list[str] = []
+_NO_STAGE = {"outcome": "", "duration": 0.0}
+_OUTCOME = itemgetter(1)  # of an entry (`store.testruns.ENTRY`)
 _new = tuple.__new__  # builds a NamedTuple from a ready tuple, skipping its Python-level __new__
 
 
@@ -275,9 +282,9 @@ def _reduce_test(t: Any, n: int) -> _Test:
                     and type(sd) is float
                     and type(cd) is float
                     and type(dd) is float
-                    and -_FINITE < sd < _FINITE
-                    and -_FINITE < cd < _FINITE
-                    and -_FINITE < dd < _FINITE
+                    and -_LONGEST < sd < _LONGEST
+                    and -_LONGEST < cd < _LONGEST
+                    and -_LONGEST < dd < _LONGEST
                 ):
                     return _new(_Test, (nodeid, outcome, keywords, so, sd, co, cd, do, dd, None))
         except (KeyError, TypeError):
@@ -305,7 +312,7 @@ def _reduce_test_checked(t: Any, n: int) -> _Test:
     keywords = t.get("keywords")
     if keywords is None:
         keywords = []
-    elif type(keywords) is not list or not all(type(k) is str for k in keywords):
+    elif type(keywords) is not list or not _strings(keywords):
         raise _wrong(f"tests[{n}].keywords", "a list of strings", keywords)
     stages: list[Any] = []
     failure = None
@@ -321,53 +328,87 @@ def _reduce_test_checked(t: Any, n: int) -> _Test:
         if type(so) is not str:
             raise _wrong(f"tests[{n}].{name}.outcome", "a string", so)
         sd = st.get("duration", 0.0)
-        if type(sd) is not float or sd != sd or sd in _INFINITIES:
+        if type(sd) is not float or sd != sd or sd * 1e6 in _INFINITIES:
             sd = _number(sd, f"tests[{n}].{name}.duration")
+            if sd * 1e6 in _INFINITIES:
+                raise ReportError(f"tests[{n}].{name}.duration: expected seconds, got {sd:g}")
         stages += (so, sd)
         if failing and failure is None and so == FAILED:
             failure = _reduce_failure(st, name, f"tests[{n}].{name}")
+    if (stages[1] + stages[3] + stages[5]) * 1e6 in _INFINITIES:
+        raise ReportError(f"tests[{n}]: its stages last too long to add up")
     if failing and failure is None:
         failure = _Failure("", "", None, "", "", "")
     return _Test(nodeid, outcome, keywords, *stages, failure)
+
+
+def _strings(items: list) -> bool:
+    try:
+        "".join(items)
+    except TypeError:
+        return False
+    return True
 
 
 def _reduce_failure(st: dict, stage: str, where: str) -> _Failure:
     path, line, message = "", None, ""
     crash = st.get("crash")
     if crash is not None:
-        crash = _obj(crash, f"{where}.crash")
-        path = _str(crash, "path", f"{where}.crash")
-        line = _int(crash.get("lineno"), f"{where}.crash.lineno", optional=True)
-        message = _str(crash, "message", f"{where}.crash")
+        fine = False
+        if type(crash) is dict:
+            path, line, message = crash.get("path"), crash.get("lineno"), crash.get("message")
+            fine = (
+                type(path) is str and type(message) is str and (line is None or type(line) is int)
+            )
+        if not fine:
+            crash = _obj(crash, f"{where}.crash")
+            path = _str(crash, "path", f"{where}.crash")
+            line = _int(crash.get("lineno"), f"{where}.crash.lineno", optional=True)
+            message = _str(crash, "message", f"{where}.crash")
     exception = ""
     tb = st.get("traceback")
-    if tb is not None and _list(tb, f"{where}.traceback"):
-        last = _obj(tb[-1], f"{where}.traceback[{len(tb) - 1}]")
-        text = last.get("message")
-        if type(text) is str:
-            exception = text
+    if tb is not None:
+        if type(tb) is not list:
+            raise _wrong(f"{where}.traceback", "a list", tb)
+        if tb:
+            last = tb[-1]
+            if type(last) is not dict:
+                raise _wrong(f"{where}.traceback[{len(tb) - 1}]", "an object", last)
+            text = last.get("message")
+            if type(text) is str:
+                exception = text
     longrepr = st.get("longrepr", "")
     if type(longrepr) is not str:
         raise _wrong(f"{where}.longrepr", "a string", longrepr)
     return _Failure(stage, path, line, message, exception, "" if message else longrepr[-4000:])
 
 
-def _reduce_collectors(value: Any) -> list[_Collector]:
+def _reduce_collectors(value: Any, *, items: bool) -> list[_Collector]:
+    """The collectors, each item checked; the items themselves are kept only when `items`."""
     out = []
     for i, c in enumerate(_list(value, "collectors")):
         where = f"collectors[{i}]"
         c = _obj(c, where)
-        items = []
+        kept = []
         for j, item in enumerate(_list(_get(c, "result", where), f"{where}.result")):
             nodeid = item.get("nodeid") if type(item) is dict else None
             if type(nodeid) is not str:
                 _str(_obj(item, f"{where}.result[{j}]"), "nodeid", f"{where}.result[{j}]")
-            items.append((nodeid, item.get("deselected") is True))
+            if items:
+                kept.append((nodeid, item.get("deselected") is True))
         longrepr = c.get("longrepr", "")
         if type(longrepr) is not str:
             raise _wrong(f"{where}.longrepr", "a string", longrepr)
-        out.append(_Collector(_str(c, "nodeid", where), _str(c, "outcome", where), items, longrepr))
+        out.append(_Collector(_str(c, "nodeid", where), _str(c, "outcome", where), kept, longrepr))
     return out
+
+
+def _interrupted(summary: dict[str, int], collectors: list[_Collector], tests: int) -> bool:
+    """Whether some collected tests may not have run: a collector failed, or fewer tests ran
+    than were collected (and not deselected)."""
+    return any(c.outcome == FAILED for c in collectors) or (
+        summary.get("collected", 0) - summary.get("deselected", 0) > tests
+    )
 
 
 def _reduce_warnings(value: Any) -> list[_Warning]:
@@ -398,12 +439,43 @@ def _reduce_summary(value: Any) -> dict[str, int]:
 def parse_report(data: bytes, *, stream_above: int = STREAM_ABOVE) -> ParsedReport:
     """Parse and check one report; raises ReportError with a one-line reason. Reports longer
     than `stream_above` characters have their `tests` decoded one element at a time."""
+    report = _scan(data, stream_above=stream_above)
+    tests = report.tests
+    report.tests = [t if type(t) is _Test else _reduce_test(t, n) for n, t in enumerate(tests)]
+    _check_tests(report, {t.nodeid for t in report.tests})
+    return report
+
+
+def _check_tests(report: ParsedReport, nodeids: set[str]) -> None:
+    """The tests agree with the summary's total, and no node id appears twice."""
+    tests = report.tests
+    if report.summary["total"] != len(tests):
+        raise ReportError(
+            f"summary.total is {report.summary['total']} but the report holds {len(tests)} "
+            "tests (a partial or edited report)"
+        )
+    if len(nodeids) != len(tests):
+        dup = next(n for n, k in Counter(map(_nodeid_of, tests)).items() if k > 1)
+        raise ReportError(f"tests: node id {dup!r} appears more than once")
+
+
+def _nodeid_of(test: Any) -> str | None:
+    if type(test) is _Test:
+        return test.nodeid
+    nodeid = test.get("nodeid") if type(test) is dict else None
+    return nodeid if type(nodeid) is str else None
+
+
+def _scan(data: bytes, *, stream_above: int = STREAM_ABOVE) -> ParsedReport:
+    """A report with everything but its tests checked: they stay as decoded (to be checked
+    while they become rows), except above `stream_above`, where each is reduced as it is read
+    so that a huge report is never held as a tree of dicts."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ReportError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
     top: dict[str, Any] = {}
-    tests: list[_Test] = []
+    tests: list[Any] = []
     seen_tests = False
     ws = _WS.match
     scan = _SCAN
@@ -432,9 +504,7 @@ def parse_report(data: bytes, *, stream_above: int = STREAM_ABOVE) -> ParsedRepo
                     tests = []
                     seen_tests = True
                     if end <= stream_above:
-                        whole, i = scan(text, i)
-                        tests = [_reduce_test(t, n) for n, t in enumerate(whole)]
-                        del whole
+                        tests, i = scan(text, i)
                         i = ws(text, i).end()
                     elif text.startswith("]", ws(text, i + 1).end()):
                         i = ws(text, i + 1).end() + 1
@@ -484,26 +554,20 @@ def parse_report(data: bytes, *, stream_above: int = STREAM_ABOVE) -> ParsedRepo
     root = top["root"]
     if type(root) is not str:
         raise _wrong("root", "a string", root)
-    parsed = ParsedReport(
+    report = ParsedReport(
         created=_number(top["created"], "created"),
         duration=_number(top["duration"], "duration"),
         exitcode=_int(top["exitcode"], "exitcode") or 0,
         root=root,
         environment=_obj(top["environment"], "environment"),
         summary=_reduce_summary(top["summary"]),
-        collectors=_reduce_collectors(top.get("collectors", [])),
+        collectors=_reduce_collectors(top.get("collectors", []), items=False),
         tests=tests,
         warnings=_reduce_warnings(top.get("warnings", [])),
     )
-    if parsed.summary["total"] != len(tests):
-        raise ReportError(
-            f"summary.total is {parsed.summary['total']} but the report holds {len(tests)} "
-            "tests (a partial or edited report)"
-        )
-    if len({t.nodeid for t in tests}) != len(tests):
-        dup = next(n for n, k in Counter(t.nodeid for t in tests).items() if k > 1)
-        raise ReportError(f"tests: node id {dup!r} appears more than once")
-    return parsed
+    if _interrupted(report.summary, report.collectors, len(tests)):
+        report.collectors = _reduce_collectors(top.get("collectors", []), items=True)
+    return report
 
 
 # ---- normalized failures ------------------------------------------------------------------------
@@ -685,18 +749,10 @@ def _same_repository(top: Path, repo: GitRepo) -> bool:
 # ---- building a run -----------------------------------------------------------------------------
 
 
-@dataclass
-class _SuiteCounts:
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-    xfailed: int = 0
-    xpassed: int = 0
-    not_run: int = 0
-    expected_missing: int = 0
-
-
+# The counts of `SuiteCountsInput` (all its fields but the suite and its target).
+_SUITE_COUNTS = tuple(
+    f.name for f in fields(tr.SuiteCountsInput) if f.name not in ("suite", "target")
+)
 _COUNTED = {
     PASSED: "passed",
     FAILED: "failed",
@@ -813,7 +869,10 @@ class _Inventory:
 @dataclass
 class _Built:
     run: tr.TestRunInput
-    results: list[tr.TestResultInput]
+    files: list[tr.TestFileInput]
+    failures: list[tr.TestFailureInput]
+    nodeids: set[str]
+    fingerprints: dict[str, str]  # test file as node ids name it -> its fingerprint
     signatures: list[tr.SignatureInput]
     collection_errors: list[tr.CollectionErrorInput]
     warnings: list[tr.WarningInput]
@@ -881,124 +940,158 @@ def _build(
     link_source: str,
     label: str,
 ) -> _Built:
+    """The rows of one run. Its tests are checked and packed in one walk: a test of the common
+    shape (not failing, float durations, all three stages or a missing one) is read inline;
+    any other goes through `_reduce_test_checked`, which names what is wrong."""
     matcher = _SuiteMatcher(config.suites)
     inventory = _Inventory(config, tree)
-    counts = {s.name: _SuiteCounts() for s in config.suites}
+    counts = {s.name: dict.fromkeys(_SUITE_COUNTS, 0) for s in config.suites}
     root_name = locator.root.rstrip("/").rpartition("/")[2]
     suite_markers = frozenset(mk for _, marks in matcher.markers for mk in marks)
-    files: dict[str, tuple[str, str, frozenset[str], tuple[str, ...], str]] = {}
-    failures = _Failures(tree, locator)
-    results: list[tr.TestResultInput] = []
-    append = results.append
-    result = tr.TestResultInput
     prefix = locator.prefix
-    for nodeid, outcome, kws, so, sd, co, cd, do, dd, f in report.tests:
-        name = nodeid.partition("::")[0]
-        info = files.get(name)
-        if info is None:
-            path = prefix + name
-            info = files[name] = (
-                path,
-                tree.fingerprint(path),
-                _noise(locator, path, root_name),
-                matcher.by_path(path),
-                name.rpartition("/")[2],
+    failures = _Failures(tree, locator)
+    failing: list[tr.TestFailureInput] = []
+    # per test file: its entries, path, fingerprint, uninformative keywords, suites, the suites
+    # joined, file name
+    files: dict[str, tuple[list[tuple], str, str, frozenset[str], tuple[str, ...], str, str]] = {}
+    marked: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []  # suites a marker changed
+    nodeids: set[str] = set()
+    add = nodeids.add
+    last = None
+    entries: list[tuple] = []
+    append = entries.append
+    path = fp = base = member = ""
+    noise: frozenset[str] = frozenset()
+    by_path: tuple[str, ...] = ()
+    tests = report.tests
+    for n, t in enumerate(tests):
+        tests[n] = None
+        f = None
+        try:
+            nodeid, outcome = t["nodeid"], t["outcome"]
+            kws = t.get("keywords", _NO_KEYWORDS)
+            s, c, d = t["setup"], t.get("call", _NO_STAGE), t.get("teardown", _NO_STAGE)
+            so, sd, co, cd, do, dd = (
+                s["outcome"],
+                s["duration"],
+                c["outcome"],
+                c["duration"],
+                d["outcome"],
+                d["duration"],
             )
-        path, fp, noise, suites, base = info
+            if (
+                outcome in _FAILING
+                or type(outcome) is not str
+                or type(kws) is not list
+                or type(so) is not str
+                or type(co) is not str
+                or type(do) is not str
+                or type(sd) is not float
+                or type(cd) is not float
+                or type(dd) is not float
+            ):
+                raise TypeError
+            total = int((sd + cd + dd) * 1e6)
+            setup, call, teardown = int(sd * 1e6), int(cd * 1e6), int(dd * 1e6)
+            file, _, name = nodeid.partition("::")
+        except (KeyError, TypeError, AttributeError, ValueError, OverflowError):
+            nodeid, outcome, kws, so, sd, co, cd, do, dd, f = (
+                t if type(t) is _Test else _reduce_test_checked(t, n)
+            )
+            total = int((sd + cd + dd) * 1e6)
+            setup, call, teardown = int(sd * 1e6), int(cd * 1e6), int(dd * 1e6)
+            file, _, name = nodeid.partition("::")
+        add(nodeid)
+        if file != last:
+            last = file
+            info = files.get(file)
+            if info is None:
+                path = prefix + file
+                suites = matcher.by_path(path)
+                info = files[file] = (
+                    [],
+                    path,
+                    tree.fingerprint(path),
+                    _noise(locator, path, root_name),
+                    suites,
+                    " ".join(suites),
+                    file.rpartition("/")[2],
+                )
+            entries, path, fp, noise, by_path, member, base = info
+            append = entries.append
+        suites, joined = by_path, member
         # pytest lists a test's keywords as: its name, its markers and classes, then its file
         # and directories; the slice keeps the middle without a per-keyword test.
         try:
-            end = kws.index(base)
-        except ValueError:
-            keywords = [k for k in kws if k not in noise]
-        else:
-            keywords = kws[1:end] if nodeid.endswith(kws[0]) else kws[:end]
-        if keywords:
-            if "pytestmark" in keywords:
-                keywords = [k for k in keywords if k != "pytestmark"]
             try:
-                "".join(keywords)
-            except TypeError:
-                raise _wrong(f"tests ({nodeid}).keywords", "a list of strings", kws) from None
-            if suite_markers and not suite_markers.isdisjoint(kws):
-                suites = matcher.of(path, kws)
-        if f is None:
-            append(
-                _new(
-                    result,
-                    (
-                        nodeid,
-                        path,
-                        outcome,
-                        sd + cd + dd,
-                        so,
-                        sd,
-                        co,
-                        cd,
-                        do,
-                        dd,
-                        keywords,
-                        suites,
-                        "",
-                        "",
-                        None,
-                        None,
-                        fp,
-                    ),
-                )
-            )
-            continue
-        message, crash_path, signature = failures.add(f)
-        append(
-            _new(
-                result,
-                (
+                end = kws.index(base)
+            except ValueError:
+                keywords = [k for k in kws if k not in noise]
+            else:
+                keywords = kws[1:end] if nodeid.endswith(kws[0]) else kws[:end]
+            if keywords:
+                if "pytestmark" in keywords:
+                    keywords = [k for k in keywords if k != "pytestmark"]
+                keywords = " ".join(keywords)
+                if suite_markers and not suite_markers.isdisjoint(kws):
+                    suites = matcher.of(path, kws)
+                    if suites is not by_path:
+                        joined = " ".join(suites)
+                        marked.append((by_path, suites, outcome))
+            else:
+                keywords = ""
+        except TypeError:
+            raise _wrong(f"tests[{n}].keywords", "a list of strings", kws) from None
+        append((name, outcome, total, so, setup, co, call, do, teardown, keywords, joined))
+        if f is not None:
+            message, crash_path, signature = failures.add(f)
+            failing.append(
+                tr.TestFailureInput(
                     nodeid,
                     path,
                     outcome,
+                    f.stage,
                     sd + cd + dd,
-                    so,
-                    sd,
-                    co,
-                    cd,
-                    do,
-                    dd,
-                    keywords,
                     suites,
                     message,
                     crash_path,
                     f.line,
                     signature,
                     fp,
-                ),
+                )
             )
-        )
+    _check_tests(report, nodeids)
+    tally: Counter[tuple[tuple[str, ...], str]] = Counter()
+    for entries, *_, by_path, _, _ in files.values():
+        for outcome, k in Counter(map(_OUTCOME, entries)).items():
+            tally[(by_path, outcome)] += k
+    for by_path, suites, outcome in marked:
+        tally[(by_path, outcome)] -= 1
+        tally[(suites, outcome)] += 1
     run_counts: Counter[str] = Counter()
-    for (suites, outcome), n in Counter(map(itemgetter(11, 2), results)).items():
-        run_counts[outcome] += n
+    for (suites, outcome), k in tally.items():
+        run_counts[outcome] += k
         attr = _COUNTED.get(outcome)
         if attr is not None:
             for name in suites:
-                c = counts[name]
-                setattr(c, attr, getattr(c, attr) + n)
+                counts[name][attr] += k
     summary = report.summary
     failed = [c for c in report.collectors if c.outcome == FAILED]
     deselected = summary.get("deselected", 0)
-    collected_files = {info[0] for info in files.values()}
-    if failed or summary.get("collected", 0) - deselected > len(report.tests):
+    collected_files = {info[1] for info in files.values()}
+    if _interrupted(summary, report.collectors, len(report.tests)):
         collector_ids = {c.nodeid for c in report.collectors}
-        ran = {t.nodeid for t in report.tests}
         for c in report.collectors:
             for nodeid, was_deselected in c.items:
                 if nodeid in collector_ids:
                     continue
                 path = locator.file_of(nodeid)
                 collected_files.add(path)
-                if was_deselected or nodeid in ran:
+                if was_deselected or nodeid in nodeids:
                     continue
                 marks = inventory.markers_of(path, nodeid) if matcher.markers else ()
                 for name in matcher.of(path, marks):
-                    counts[name].not_run += 1
+                    counts[name]["not_run"] += 1
 
     errors: list[tr.CollectionErrorInput] = []
     for c in failed:
@@ -1016,7 +1109,7 @@ def _build(
             collected_files.add(path)
             for suite, n in inventory.expected(path).items():
                 if suite in counts:
-                    counts[suite].expected_missing += n
+                    counts[suite]["expected_missing"] += n
 
     warnings = _warnings(report.warnings, locator)
     run = tr.TestRunInput(
@@ -1041,21 +1134,19 @@ def _build(
         collection_errors=len(errors),
     )
     suites = [
-        tr.SuiteCountsInput(
-            suite=s.name,
-            passed=counts[s.name].passed,
-            failed=counts[s.name].failed,
-            errors=counts[s.name].errors,
-            skipped=counts[s.name].skipped,
-            xfailed=counts[s.name].xfailed,
-            xpassed=counts[s.name].xpassed,
-            not_run=counts[s.name].not_run,
-            expected_missing=counts[s.name].expected_missing,
-            target=s.target,
-        )
-        for s in config.suites
+        tr.SuiteCountsInput(suite=s.name, **counts[s.name], target=s.target) for s in config.suites
     ]
-    return _Built(run, results, failures.signatures(), errors, warnings, suites)
+    return _Built(
+        run=run,
+        files=[tr.TestFileInput(file, *info[1:3], info[0]) for file, info in files.items()],
+        failures=failing,
+        nodeids=nodeids,
+        fingerprints={file: info[2] for file, info in files.items()},
+        signatures=failures.signatures(),
+        collection_errors=errors,
+        warnings=warnings,
+        suites=suites,
+    )
 
 
 def _warnings(items: Sequence[_Warning], locator: _Locator) -> list[tr.WarningInput]:
@@ -1265,7 +1356,10 @@ def _report_files(report: ParsedReport, limit: int | None = None) -> set[str]:
         if c.nodeid.endswith(".py") or "::" in c.nodeid:
             files.add(c.nodeid.partition("::")[0])
     for t in report.tests:
-        name = t[0].partition("::")[0]
+        nodeid = _nodeid_of(t)
+        if nodeid is None:
+            continue
+        name = nodeid.partition("::")[0]
         if name != last:
             last = name
             files.add(name)
@@ -1324,7 +1418,8 @@ _gc_state = {"holders": 0, "enable": False}
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off while a report becomes rows: they hold no cycles, and
-    collecting again and again while the heap only grows costs about a third of the parse."""
+    collecting again and again while the heap only grows costs about a third of the parse.
+    Resumed once the rows are gone, so the next collection does not walk them all."""
     with _gc_lock:
         if _gc_state["holders"] == 0:
             _gc_state["enable"] = gc.isenabled()
@@ -1344,14 +1439,10 @@ def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None
     The write lock is taken first, so a concurrent ingest of the same file waits and then sees
     it stored; readers are never blocked (WAL)."""
     content_hash = hashlib.sha256(data).hexdigest()
-    with (
-        _gc_paused(),
-        store.translate_errors(_db_path(ctx.engine)),
-        store.write_session(ctx.engine) as s,
-    ):
+    with store.translate_errors(_db_path(ctx.engine)), store.write_session(ctx.engine) as s:
         if tr.has_test_run(s, content_hash=content_hash):
             return None
-        report = parse_report(data)
+        report = _scan(data)
         sha, link_source = ctx.link(report)
         tree = ctx.tree(sha)
         locator = ctx.locate(report, tree)
@@ -1369,7 +1460,8 @@ def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None
         run_id = tr.record_test_run(
             s,
             run=built.run,
-            results=built.results,
+            files=built.files,
+            failures=built.failures,
             signatures=built.signatures,
             collection_errors=built.collection_errors,
             warnings=built.warnings,
@@ -1377,8 +1469,10 @@ def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None
         )
         pairs = tr.flaky_pairs(s)
         affected = {commit_id}
-        ours = {(r.nodeid, r.fingerprint) for r in built.results}
-        involved = {n for n, fp in pairs if (n, fp) in ours}
+        ours, fingerprints = built.nodeids, built.fingerprints
+        involved = {
+            n for n, fp in pairs if n in ours and fingerprints.get(n.partition("::")[0]) == fp
+        }
         if involved:
             known = {n for n, _ in tr.flaky_pairs(s, nodeids=involved, exclude_run=run_id)}
             affected |= tr.commits_with_tests(s, nodeids=involved - known)
@@ -1413,7 +1507,8 @@ def _ingest_files(ctx: _Context, files: Sequence[tuple[Path, str]], max_bytes: i
         subject: Path | str = path if label == str(path) else label
         try:
             data = _read(path, max_bytes)
-            done = _ingest_one(ctx, data, label)
+            with _gc_paused():
+                done = _ingest_one(ctx, data, label)
         except ReportError as exc:
             errors.append((subject, str(exc)))
             continue
