@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 Progress = Callable[[int, int], None]
-_PLAIN = {"status": "ok"}  # the facts of a file that holds nothing any rule looks for
 _BATCH_BYTES = 32 * 1024 * 1024
 _DIRECT_LOOKUP = 1_000  # fewer wanted blobs than this: look them up, not every cached key
 CHECKPOINT_EVERY = 25  # commits a walk may replay past the saved evaluator before saving anew
@@ -108,6 +108,29 @@ def select_commits(
         if chosen[-1] is not tip:
             chosen.append(tip)
     return chosen
+
+
+class _Background:
+    """A call run on a thread (git runs while Python works on); `result()` waits for it."""
+
+    def __init__(self, fn: Callable, *args: object):
+        self._out: list = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable, args: tuple) -> None:
+        try:
+            self._out.append(fn(*args))
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self):
+        """The call's return value; its exception, if it raised one."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._out[0]
 
 
 class _FactsSource:
@@ -220,6 +243,7 @@ class _Walker:
         """Evaluate the whole tree of `sha`. When only regex rules run, `git grep -F` for their
         required texts picks the files that can match; only those are read."""
         needles = self.rules.regex_needles()
+        grep = _Background(self.repo.files_containing, sha, needles) if needles else None
         entries = {}
         sizes = {}
         for e in self.repo.list_tree(sha, sizes=needles is not None):
@@ -227,14 +251,18 @@ class _Walker:
             if kind is not None:
                 entries[e.path] = (kind, e.blob)
                 sizes[e.path] = e.size
-        holding = self.repo.files_containing(sha, needles) if needles else None
+        holding = grep.result() if grep is not None else None
         if holding is not None:
             cap = self.rules.rules.max_file_size
+            plain = []
             for path in entries.keys() - holding:
                 blob = entries.pop(path)[1]
                 self.tree[path] = blob
-                facts = self.rules.skipped_facts() if sizes[path] > cap else _PLAIN
-                self.evaluator.update(path, facts)
+                if sizes[path] > cap:
+                    self.evaluator.update(path, self.rules.skipped_facts())
+                else:
+                    plain.append(path)
+            self.evaluator.add_plain(plain)
         self._apply(entries)
 
     def advance(self, changed: dict[str, str | None]) -> None:
@@ -345,8 +373,13 @@ def _walk(
     if not walk:
         return 0, None
     walker = _Walker(repo, db, rules)
+    changes_job = (
+        _Background(lambda: list(repo.line_changes(walk[-1].sha, exclude=walk[0].sha)))
+        if len(walk) > 1
+        else None
+    )
     base = _begin(walker, db, rules, walk[0], fresh_start=walk[0].sha in write)
-    stream = list(repo.line_changes(walk[-1].sha, exclude=walk[0].sha)) if len(walk) > 1 else []
+    stream = changes_job.result() if changes_job is not None else []
     walker.prefetch(stream, {c.sha for c in walk})
     done = 0
     total = len(write)

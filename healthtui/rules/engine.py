@@ -11,7 +11,7 @@ an update only re-evaluates what it can affect:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
@@ -281,6 +281,15 @@ class Evaluator:
     def _mark(self, path: str, *rules: str) -> None:
         if path in self.files:
             self.dirty.setdefault(path, set()).update(rules)
+
+    def add_plain(self, paths: Iterable[str]) -> None:
+        """`update(path, {"status": "ok"})` for many files that hold nothing any rule looks for
+        (known without reading them, e.g. from `git grep`)."""
+        for path in paths:
+            if path in self.files or basename(path) in markers.CONFIG_NAMES:
+                self.update(path, _PLAIN)
+            else:
+                self.plain.add(path)
 
     def update(self, path: str, facts: Facts | None) -> None:
         old = self.files.get(path)
