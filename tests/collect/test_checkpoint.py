@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 import store
 from healthtui.collect.gitrepo import GitRepo
@@ -81,102 +84,100 @@ def _state(db: Path) -> tuple[str, bytes] | None:
         con.close()
 
 
-def test_collects_from_the_checkpoint_store_what_one_walk_from_scratch_stores(
-    tmp_path: Path, monkeypatch
-):
-    _key_dir(monkeypatch, tmp_path / "key")
-    b = _start(tmp_path / "repo")
-    repo = GitRepo.open(b.path)
-    first = store.open_engine(tmp_path / "stepwise.db")
-    assert backfill(repo, first, CONFIG).checkpoint is None  # nothing saved yet
-    saved = b.tip()
-    assert _state(tmp_path / "stepwise.db")[0] == saved
-    for changes, message in STEPS:
-        b.commit(changes, message=message)
-        result = collect_commits(repo, first, CONFIG)
-        assert (result.written, result.checkpoint) == (1, saved), message
-    first.dispose()
-
-    scratch = store.open_engine(tmp_path / "scratch.db")
-    backfill(repo, scratch, CONFIG)
-    scratch.dispose()
-    assert dump(tmp_path / "stepwise.db") == dump(tmp_path / "scratch.db")
-
-    rules = RuleEngine(CONFIG.rules, CONFIG.suites)
-    expected = scan_revision(repo, b.tip(), rules).metrics
-    engine = store.open_engine(tmp_path / "stepwise.db")
-    with store.read_session(engine) as s:
-        latest = {m: p.value for m, p in store.latest_points(s).items()}
-    engine.dispose()
-    assert expected["await_misuse"] == 0 and expected["duplicate_classes"] == 0
-    assert {m: latest[m] for m in expected} == expected
+@dataclass
+class Backfilled:
+    builder: RepoBuilder
+    repo: GitRepo
+    engine: Engine
+    db: Path
 
 
-def test_a_long_walk_saves_a_new_checkpoint_at_the_tip(tmp_path: Path, monkeypatch):
+@pytest.fixture
+def backfilled(tmp_path: Path, monkeypatch) -> Iterator[Backfilled]:
+    """The small repository backfilled into h.db, which now holds a checkpoint at its tip."""
     _key_dir(monkeypatch, tmp_path / "key")
     b = _start(tmp_path / "repo")
     repo = GitRepo.open(b.path)
     engine = store.open_engine(tmp_path / "h.db")
-    backfill(repo, engine, CONFIG)
-    saved_at = b.tip()
-    b.commit({"app/x.py": "# TODO\n"}, message="one")
-    collect_commits(repo, engine, CONFIG)
-    assert _state(tmp_path / "h.db")[0] == saved_at  # one commit past it: not worth a save
-    with b.bulk():
-        for i in range(30):
-            b.commit({f"app/x{i}.py": "# TODO\n"}, message=f"more {i}")
-    result = collect_commits(repo, engine, CONFIG)
-    engine.dispose()
-    assert result.written == 30 and result.checkpoint == saved_at
+    assert backfill(repo, engine, CONFIG).checkpoint is None  # nothing saved before
     assert _state(tmp_path / "h.db")[0] == b.tip()
+    yield Backfilled(b, repo, engine, tmp_path / "h.db")
+    engine.dispose()
+
+
+def _from_scratch(repo: GitRepo, path: Path) -> list:
+    engine = store.open_engine(path)
+    backfill(repo, engine, CONFIG)
+    engine.dispose()
+    return dump(path)
+
+
+def _latest_equals_a_scan(h: Backfilled) -> dict[str, float]:
+    expected = scan_revision(
+        h.repo, h.builder.tip(), RuleEngine(CONFIG.rules, CONFIG.suites)
+    ).metrics
+    with store.read_session(h.engine) as s:
+        latest = {m: p.value for m, p in store.latest_points(s).items()}
+    assert {m: latest[m] for m in expected} == expected
+    return expected
+
+
+def test_collects_from_the_checkpoint_store_what_one_walk_from_scratch_stores(
+    backfilled: Backfilled, tmp_path: Path
+):
+    h = backfilled
+    saved = h.builder.tip()
+    for changes, message in STEPS:
+        h.builder.commit(changes, message=message)
+        result = collect_commits(h.repo, h.engine, CONFIG)
+        assert (result.written, result.checkpoint) == (1, saved), message
+    assert dump(h.db) == _from_scratch(h.repo, tmp_path / "scratch.db")
+    expected = _latest_equals_a_scan(h)
+    assert expected["await_misuse"] == 0 and expected["duplicate_classes"] == 0
+
+
+def test_a_long_walk_saves_a_new_checkpoint_at_the_tip(backfilled: Backfilled):
+    h = backfilled
+    saved_at = h.builder.tip()
+    h.builder.commit({"app/x.py": "# TODO\n"}, message="one")
+    collect_commits(h.repo, h.engine, CONFIG)
+    assert _state(h.db)[0] == saved_at  # one commit past it: not worth a save
+    with h.builder.bulk():
+        for i in range(30):
+            h.builder.commit({f"app/x{i}.py": "# TODO\n"}, message=f"more {i}")
+    result = collect_commits(h.repo, h.engine, CONFIG)
+    assert result.written == 30 and result.checkpoint == saved_at
+    assert _state(h.db)[0] == h.builder.tip()
 
 
 @pytest.mark.parametrize("how", ["another user's key", "damaged"])
-def test_a_checkpoint_that_is_not_certainly_ours_is_ignored(tmp_path: Path, monkeypatch, how):
-    _key_dir(monkeypatch, tmp_path / "key")
-    b = _start(tmp_path / "repo")
-    repo = GitRepo.open(b.path)
-    db = tmp_path / "h.db"
-    engine = store.open_engine(db)
-    backfill(repo, engine, CONFIG)
+def test_a_checkpoint_that_is_not_certainly_ours_is_ignored(
+    backfilled: Backfilled, tmp_path: Path, monkeypatch, how
+):
+    h = backfilled
     if how == "damaged":
-        con = sqlite3.connect(db)
-        _sha, data = _state(db)
+        _sha, data = _state(h.db)
+        con = sqlite3.connect(h.db)
         con.execute("UPDATE evaluator_state SET data = ?", (data[:-40] + bytes(40),))
         con.commit()
         con.close()
     else:
         _key_dir(monkeypatch, tmp_path / "someone-else")
     for changes, message in STEPS[:2]:
-        b.commit(changes, message=message)
-    result = collect_commits(repo, engine, CONFIG)
-    engine.dispose()
+        h.builder.commit(changes, message=message)
+    result = collect_commits(h.repo, h.engine, CONFIG)
     assert result.written == 2 and result.checkpoint is None
-
-    scratch = store.open_engine(tmp_path / "scratch.db")
-    backfill(repo, scratch, CONFIG)
-    scratch.dispose()
-    assert dump(db) == dump(tmp_path / "scratch.db")
+    assert dump(h.db) == _from_scratch(h.repo, tmp_path / "scratch.db")
 
 
-def test_a_checkpoint_whose_commit_was_pruned_is_ignored(tmp_path: Path, monkeypatch):
-    _key_dir(monkeypatch, tmp_path / "key")
-    b = _start(tmp_path / "repo")
-    repo = GitRepo.open(b.path)
-    engine = store.open_engine(tmp_path / "h.db")
-    backfill(repo, engine, CONFIG)
-    root = repo.first_parent_line("main")[0].sha
-    b.reset_branch("main", root)
-    b.commit({"app/util.py": SYNC_HELPER}, message="rewritten")
-    git = ["git", "-C", str(b.path)]
+def test_a_checkpoint_whose_commit_was_pruned_is_ignored(backfilled: Backfilled):
+    h = backfilled
+    root = h.repo.first_parent_line("main")[0].sha
+    h.builder.reset_branch("main", root)
+    h.builder.commit({"app/util.py": SYNC_HELPER}, message="rewritten")
+    git = ["git", "-C", str(h.builder.path)]
     subprocess.run([*git, "reflog", "expire", "--expire=now", "--all"], check=True)
     subprocess.run([*git, "gc", "-q", "--prune=now"], check=True)
-    result = collect_commits(repo, engine, CONFIG)
+    result = collect_commits(h.repo, h.engine, CONFIG)
     assert result.written == 1 and result.checkpoint is None
-    rules = RuleEngine(CONFIG.rules, CONFIG.suites)
-    expected = scan_revision(repo, b.tip(), rules).metrics
-    with store.read_session(engine) as s:
-        latest = {m: p.value for m, p in store.latest_points(s).items()}
-    engine.dispose()
-    assert {m: latest[m] for m in expected} == expected
-    assert expected["await_misuse"] == 1
+    assert _latest_equals_a_scan(h)["await_misuse"] == 1
