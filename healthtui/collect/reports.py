@@ -334,11 +334,11 @@ def _reduce_test_checked(t: Any, n: int) -> _Test:
                 raise ReportError(f"tests[{n}].{name}.duration: expected seconds, got {sd:g}")
         stages += (so, sd)
         if failing and failure is None and so == FAILED:
-            failure = _reduce_failure(st, name, f"tests[{n}].{name}")
+            failure = _reduce_failure(st, name, n)
     if (stages[1] + stages[3] + stages[5]) * 1e6 in _INFINITIES:
         raise ReportError(f"tests[{n}]: its stages last too long to add up")
     if failing and failure is None:
-        failure = _Failure("", "", None, "", "", "")
+        failure = _NO_FAILURE
     return _Test(nodeid, outcome, keywords, *stages, failure)
 
 
@@ -350,7 +350,8 @@ def _strings(items: list) -> bool:
     return True
 
 
-def _reduce_failure(st: dict, stage: str, where: str) -> _Failure:
+def _reduce_failure(st: dict, stage: str, n: int) -> _Failure:
+    """The failure in the stage `stage` of `tests[n]`."""
     path, line, message = "", None, ""
     crash = st.get("crash")
     if crash is not None:
@@ -361,26 +362,30 @@ def _reduce_failure(st: dict, stage: str, where: str) -> _Failure:
                 type(path) is str and type(message) is str and (line is None or type(line) is int)
             )
         if not fine:
-            crash = _obj(crash, f"{where}.crash")
-            path = _str(crash, "path", f"{where}.crash")
-            line = _int(crash.get("lineno"), f"{where}.crash.lineno", optional=True)
-            message = _str(crash, "message", f"{where}.crash")
+            where = f"tests[{n}].{stage}.crash"
+            crash = _obj(crash, where)
+            path = _str(crash, "path", where)
+            line = _int(crash.get("lineno"), f"{where}.lineno", optional=True)
+            message = _str(crash, "message", where)
     exception = ""
     tb = st.get("traceback")
     if tb is not None:
         if type(tb) is not list:
-            raise _wrong(f"{where}.traceback", "a list", tb)
+            raise _wrong(f"tests[{n}].{stage}.traceback", "a list", tb)
         if tb:
             last = tb[-1]
             if type(last) is not dict:
-                raise _wrong(f"{where}.traceback[{len(tb) - 1}]", "an object", last)
+                raise _wrong(f"tests[{n}].{stage}.traceback[{len(tb) - 1}]", "an object", last)
             text = last.get("message")
             if type(text) is str:
                 exception = text
     longrepr = st.get("longrepr", "")
     if type(longrepr) is not str:
-        raise _wrong(f"{where}.longrepr", "a string", longrepr)
+        raise _wrong(f"tests[{n}].{stage}.longrepr", "a string", longrepr)
     return _Failure(stage, path, line, message, exception, "" if message else longrepr[-4000:])
+
+
+_NO_FAILURE = _Failure("", "", None, "", "", "")
 
 
 def _reduce_collectors(value: Any, *, items: bool) -> list[_Collector]:
@@ -940,9 +945,11 @@ def _build(
     link_source: str,
     label: str,
 ) -> _Built:
-    """The rows of one run. Its tests are checked and packed in one walk: a test of the common
-    shape (not failing, float durations, all three stages or a missing one) is read inline;
-    any other goes through `_reduce_test_checked`, which names what is wrong."""
+    """The rows of one run. Its tests are checked and packed in one walk, each decoded test
+    released as soon as it is a row (freed while still in the cache, it costs a third of
+    freeing the whole tree afterwards). A test of the common shape (float durations, a setup
+    stage, call and teardown present or missing) is read inline; any other goes through
+    `_reduce_test_checked`, which names what is wrong."""
     matcher = _SuiteMatcher(config.suites)
     inventory = _Inventory(config, tree)
     counts = {s.name: dict.fromkeys(_SUITE_COUNTS, 0) for s in config.suites}
@@ -980,8 +987,7 @@ def _build(
                 d["duration"],
             )
             if (
-                outcome in _FAILING
-                or type(outcome) is not str
+                type(outcome) is not str
                 or type(kws) is not list
                 or type(so) is not str
                 or type(co) is not str
@@ -1001,6 +1007,16 @@ def _build(
             total = int((sd + cd + dd) * 1e6)
             setup, call, teardown = int(sd * 1e6), int(cd * 1e6), int(dd * 1e6)
             file, _, name = nodeid.partition("::")
+        else:
+            if outcome in _FAILING:
+                if so == FAILED:
+                    f = _reduce_failure(s, "setup", n)
+                elif co == FAILED:
+                    f = _reduce_failure(c, "call", n)
+                elif do == FAILED:
+                    f = _reduce_failure(d, "teardown", n)
+                else:
+                    f = _NO_FAILURE
         add(nodeid)
         if file != last:
             last = file
