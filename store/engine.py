@@ -23,7 +23,7 @@ from store import testruns as _testruns  # noqa: F401  (registers its tables)
 from store.db import BUSY_TIMEOUT_MS, SCHEMA_VERSION, check_file, configure
 from store.errors import StoreError, explain
 
-# The tables of schema version 1; everything registered since is added by the upgrade to 2.
+# The tables of schema version 1; everything registered since is added by the later upgrades.
 V1_TABLES = (
     models.Meta,
     models.Repository,
