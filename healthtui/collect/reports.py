@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from math import trunc
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -975,17 +976,18 @@ def _build(
         tests[n] = None
         f = None
         try:
-            nodeid, outcome = t["nodeid"], t["outcome"]
-            kws = t.get("keywords", _NO_KEYWORDS)
-            s, c, d = t["setup"], t.get("call", _NO_STAGE), t.get("teardown", _NO_STAGE)
-            so, sd, co, cd, do, dd = (
-                s["outcome"],
-                s["duration"],
-                c["outcome"],
-                c["duration"],
-                d["outcome"],
-                d["duration"],
-            )
+            nodeid = t["nodeid"]
+            outcome = t["outcome"]
+            kws = t["keywords"]
+            s = t["setup"]
+            c = t.get("call", _NO_STAGE)
+            d = t.get("teardown", _NO_STAGE)
+            so = s["outcome"]
+            sd = s["duration"]
+            co = c["outcome"]
+            cd = c["duration"]
+            do = d["outcome"]
+            dd = d["duration"]
             if (
                 type(outcome) is not str
                 or type(kws) is not list
@@ -997,15 +999,19 @@ def _build(
                 or type(dd) is not float
             ):
                 raise TypeError
-            total = int((sd + cd + dd) * 1e6)
-            setup, call, teardown = int(sd * 1e6), int(cd * 1e6), int(dd * 1e6)
+            total = trunc((sd + cd + dd) * 1e6)
+            setup = trunc(sd * 1e6)
+            call = trunc(cd * 1e6)
+            teardown = trunc(dd * 1e6)
             file, _, name = nodeid.partition("::")
         except (KeyError, TypeError, AttributeError, ValueError, OverflowError):
             nodeid, outcome, kws, so, sd, co, cd, do, dd, f = (
                 t if type(t) is _Test else _reduce_test_checked(t, n)
             )
-            total = int((sd + cd + dd) * 1e6)
-            setup, call, teardown = int(sd * 1e6), int(cd * 1e6), int(dd * 1e6)
+            total = trunc((sd + cd + dd) * 1e6)
+            setup = trunc(sd * 1e6)
+            call = trunc(cd * 1e6)
+            teardown = trunc(dd * 1e6)
             file, _, name = nodeid.partition("::")
         else:
             if outcome in _FAILING:
@@ -1039,12 +1045,15 @@ def _build(
         # pytest lists a test's keywords as: its name, its markers and classes, then its file
         # and directories; the slice keeps the middle without a per-keyword test.
         try:
-            try:
-                end = kws.index(base)
-            except ValueError:
-                keywords = [k for k in kws if k not in noise]
+            if len(kws) > 1 and kws[1] == base and nodeid.endswith(kws[0]):
+                keywords = ()  # no markers or classes: the file follows the name
             else:
-                keywords = kws[1:end] if nodeid.endswith(kws[0]) else kws[:end]
+                try:
+                    end = kws.index(base)
+                except ValueError:
+                    keywords = [k for k in kws if k not in noise]
+                else:
+                    keywords = kws[1:end] if nodeid.endswith(kws[0]) else kws[:end]
             if keywords:
                 if "pytestmark" in keywords:
                     keywords = [k for k in keywords if k != "pytestmark"]
