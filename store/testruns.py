@@ -671,7 +671,10 @@ def record_test_run(
     (surrogate escapes from odd paths) is stored escaped."""
     fields = {name: getattr(run, name) for name in TestRunInput.__slots__}
     fields["path"], fields["root"] = _text(run.path), _text(run.root)
-    (run_id,) = session.execute(insert(TestRun).values(**fields)).inserted_primary_key
+    _insert_many(session, TestRun, TestRunInput.__slots__, [tuple(fields.values())])
+    run_id = session.execute(
+        select(TestRun.id).where(TestRun.content_hash == run.content_hash)
+    ).scalar_one()
     packed, failed = pack_results(results)
     if packed or failed:
         files, failures = [*files, *packed], [*failures, *failed]

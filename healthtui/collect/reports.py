@@ -1274,7 +1274,11 @@ def _read(path: Path, max_bytes: int) -> bytes:
             size = os.fstat(fh.fileno()).st_size
             if size > max_bytes:
                 raise ReportError(_too_big(size, max_bytes))
-            data = fh.read(max_bytes + 1)
+            # a buffer the file's size, not the limit's (allocating 100 MiB costs more than
+            # reading most reports); a file that grew, or a pipe (no size), is read on
+            data = fh.read(size + 1) if size else b""
+            if len(data) > size or not size:
+                data += fh.read(max_bytes + 1 - len(data))
     except FileNotFoundError:
         raise ReportError("no such file") from None
     except OSError as exc:
