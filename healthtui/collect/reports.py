@@ -448,21 +448,24 @@ def parse_report(data: bytes, *, stream_above: int = STREAM_ABOVE) -> ParsedRepo
     report = _scan(data, stream_above=stream_above)
     tests = report.tests
     report.tests = [t if type(t) is _Test else _reduce_test(t, n) for n, t in enumerate(tests)]
-    _check_tests(report, {t.nodeid for t in report.tests})
+    _check_count(report)
+    nodeids = [t.nodeid for t in report.tests]
+    if len(set(nodeids)) != len(nodeids):
+        raise _duplicate(next(n for n, k in Counter(nodeids).items() if k > 1))
     return report
 
 
-def _check_tests(report: ParsedReport, nodeids: set[str]) -> None:
-    """The tests agree with the summary's total, and no node id appears twice."""
-    tests = report.tests
-    if report.summary["total"] != len(tests):
+def _check_count(report: ParsedReport) -> None:
+    """The tests agree with the summary's total."""
+    if report.summary["total"] != len(report.tests):
         raise ReportError(
-            f"summary.total is {report.summary['total']} but the report holds {len(tests)} "
-            "tests (a partial or edited report)"
+            f"summary.total is {report.summary['total']} but the report holds "
+            f"{len(report.tests)} tests (a partial or edited report)"
         )
-    if len(nodeids) != len(tests):
-        dup = next(n for n, k in Counter(map(_nodeid_of, tests)).items() if k > 1)
-        raise ReportError(f"tests: node id {dup!r} appears more than once")
+
+
+def _duplicate(nodeid: str) -> ReportError:
+    return ReportError(f"tests: node id {nodeid!r} appears more than once")
 
 
 def _nodeid_of(test: Any) -> str | None:
@@ -1023,6 +1026,8 @@ def _build(
                     f = _reduce_failure(d, "teardown", n)
                 else:
                     f = _NO_FAILURE
+        if nodeid in nodeids:
+            raise _duplicate(nodeid)
         add(nodeid)
         if file != last:
             last = file
@@ -1085,7 +1090,7 @@ def _build(
                     fp,
                 )
             )
-    _check_tests(report, nodeids)
+    _check_count(report)
     tally: Counter[tuple[tuple[str, ...], str]] = Counter()
     for entries, *_, by_path, _, _ in files.values():
         for outcome, k in Counter(map(_OUTCOME, entries)).items():
@@ -1471,7 +1476,7 @@ def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None
     with store.translate_errors(_db_path(ctx.engine)), store.write_session(ctx.engine) as s:
         if tr.has_test_run(s, content_hash=content_hash):
             return None
-        report = _scan(data)
+        report = _scan(data, stream_above=STREAM_ABOVE)
         sha, link_source = ctx.link(report)
         tree = ctx.tree(sha)
         locator = ctx.locate(report, tree)

@@ -11,10 +11,13 @@ at collection, failures (two sharing a signature), a never-awaited coroutine, de
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +25,7 @@ import pytest
 
 import store
 from healthtui.cli import main
+from healthtui.collect import reports
 from healthtui.collect.gitrepo import GitRepo
 from healthtui.collect.reports import (
     COMMIT_KEYS,
@@ -608,6 +612,12 @@ def bad_reports(suite: Suite5, where: Path) -> dict[str, tuple[Path, str]]:
     del no_nodeid["tests"][0]["nodeid"]
     partial = json.loads(good)
     partial["tests"] = partial["tests"][:-1]
+    twice = json.loads(good)
+    twice["tests"][1]["nodeid"] = twice["tests"][0]["nodeid"]
+    endless = json.loads(good)
+    endless["tests"][0]["call"]["duration"] = 1e305
+    odd_keywords = json.loads(good)
+    odd_keywords["tests"][0]["keywords"].insert(1, {"mark": "slow"})
     huge = where / "huge.json"
     with huge.open("wb") as fh:
         fh.truncate(101 * 1024 * 1024)
@@ -631,6 +641,18 @@ def bad_reports(suite: Suite5, where: Path) -> dict[str, tuple[Path, str]]:
         "partial": (
             write("partial.json", json.dumps(partial)),
             "summary.total is 12 but the report holds 11 tests",
+        ),
+        "node id twice": (
+            write("twice.json", json.dumps(twice)),
+            f"tests: node id {data['tests'][0]['nodeid']!r} appears more than once",
+        ),
+        "endless duration": (
+            write("endless.json", json.dumps(endless)),
+            "tests[0].call.duration: expected seconds, got 1e+305",
+        ),
+        "keywords not strings": (
+            write("odd-keywords.json", json.dumps(odd_keywords)),
+            "tests[0].keywords: expected a list of strings, got a list",
         ),
         "huge": (huge, "too large (101.0 MiB; the limit is 100 MiB)"),
         "missing file": (where / "nowhere.json", "no such file"),
@@ -706,6 +728,90 @@ def test_odd_bytes_in_paths_are_stored_escaped(suite: Suite5, engine, tmp_path):
         (run,) = tr.test_runs(s)
         first = tr.run_results(s, run_id=run.id)[0]
     assert (first.nodeid, first.keywords) == (data["tests"][0]["nodeid"], ("caf\\xe9",))
+
+
+def stored_rows(engine) -> dict[str, list[tuple]]:
+    """Every row of the test-run tables, read straight from the file (ingest times left out)."""
+    tables = ("test_file_result", "test_failure", "test_signature", "test_collection_error")
+    tables += ("test_warning", "test_suite_result")
+    with contextlib.closing(sqlite3.connect(engine.url.database)) as con:
+        rows = {t: con.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+        columns = [c[1] for c in con.execute("PRAGMA table_info(test_run)")]
+        kept = ", ".join(c for c in columns if c != "ingested_at")
+        rows["test_run"] = con.execute(f"SELECT {kept} FROM test_run ORDER BY id").fetchall()
+    return rows
+
+
+def test_tests_read_one_at_a_time_are_stored_the_same(suite: Suite5, tmp_path, monkeypatch):
+    """Streamed tests (decoded one by one, each checked in full) and the whole array (read
+    inline) make the same rows."""
+    repo = GitRepo.open(suite.repo)
+    paths = [suite.reports[name] for name in ("R1", "R2", "R4", "R5")]
+    whole, streamed = (store.open_engine(tmp_path / f"{n}.db") for n in ("whole", "streamed"))
+    try:
+        assert not ingest_reports(whole, config(), paths, repo=repo).errors
+        monkeypatch.setattr(reports, "STREAM_ABOVE", 0)
+        assert not ingest_reports(streamed, config(), paths, repo=repo).errors
+        expected = stored_rows(whole)
+        assert len(expected["test_file_result"]) > 10 and len(expected["test_failure"]) > 5
+        assert stored_rows(streamed) == expected
+    finally:
+        whole.dispose()
+        streamed.dispose()
+
+
+def test_whole_seconds_are_stored_like_fractional_ones(suite: Suite5, tmp_path):
+    data = json.loads(suite.reports["R1"].read_text())
+    for whole in (False, True):
+        for t in data["tests"]:
+            for stage in ("setup", "call", "teardown"):
+                if stage in t:
+                    t[stage]["duration"] = 2 if whole else 2.0
+        (tmp_path / f"{whole}.json").write_text(json.dumps(data))
+    repo = GitRepo.open(suite.repo)
+    rows = []
+    for whole in (False, True):
+        engine = store.open_engine(tmp_path / f"{whole}.db")
+        try:
+            result = ingest_reports(engine, config(), [tmp_path / f"{whole}.json"], repo=repo)
+            assert not result.errors
+            rows.append(stored_rows(engine))
+        finally:
+            engine.dispose()
+    fractional, whole_seconds = rows
+    assert json.loads(fractional["test_file_result"][0][-1])[0][2:5] == [
+        6_000_000,
+        "passed",
+        2_000_000,
+    ]
+    assert {k: v for k, v in whole_seconds.items() if k != "test_run"} == {
+        k: v for k, v in fractional.items() if k != "test_run"
+    }
+
+
+def feed(pipe: Path, data: bytes) -> threading.Thread:
+    """A named pipe at `pipe` that a writer thread fills with `data` once it is opened."""
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_bytes, args=(data,), daemon=True)
+    writer.start()
+    return writer
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_report_can_come_through_a_pipe(suite: Suite5, engine, tmp_path):
+    """A pipe has no size: it is read up to the limit, and one past the limit is refused."""
+    data = suite.reports["R1"].read_bytes()
+    repo = GitRepo.open(suite.repo)
+    writer = feed(tmp_path / "report.pipe", data)
+    result = ingest_reports(engine, config(), [tmp_path / "report.pipe"], repo=repo)
+    writer.join(timeout=10)
+    assert ([r.tests for r in result.ingested], result.errors) == ([12], ())
+    limit = len(data) - 1
+    writer = feed(tmp_path / "big.pipe", data)
+    result = ingest_reports(engine, config(), [tmp_path / "big.pipe"], repo=repo, max_bytes=limit)
+    writer.join(timeout=10)
+    too_big = f"too large ({len(data) / 2**20:.1f} MiB; the limit is {limit / 2**20:g} MiB)"
+    assert result.errors == ((tmp_path / "big.pipe", too_big),)
 
 
 # ---- the parser -----------------------------------------------------------------------------
