@@ -559,7 +559,7 @@ def _insert_many(
     conn.exec_driver_sql(sql, rows)
 
 
-def pack_results(
+def _pack_results(
     results: Iterable[TestResultInput],
 ) -> tuple[list[TestFileInput], list[TestFailureInput]]:
     """Per-test records as `record_test_run` stores them: entries per test file, and failures."""
@@ -675,7 +675,7 @@ def record_test_run(
     run_id = session.execute(
         select(TestRun.id).where(TestRun.content_hash == run.content_hash)
     ).scalar_one()
-    packed, failed = pack_results(results)
+    packed, failed = _pack_results(results)
     if packed or failed:
         files, failures = [*files, *packed], [*failures, *failed]
     _insert_many(session, TestFileResult, _FILE_COLUMNS, _file_rows(run_id, files))
