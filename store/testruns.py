@@ -847,73 +847,94 @@ def failure_clusters(
     session: Session, *, limit: int = 50, run_id: int | None = None
 ) -> tuple[FailureCluster, ...]:
     """Failures grouped by signature over all runs: those in the newest run (or `run_id`) first,
-    biggest first, then older ones by when they were last seen."""
+    biggest first, then older ones by when they were last seen. Read as one row per signature
+    and run; node ids only of the runs shown."""
     current_run = _resolve_run(session, run_id)
-    rows = session.execute(
-        select(
-            TestFailure.signature,
-            TestFailure.nodeid,
-            TestFailure.run_id,
-            TestRun.created_at,
-            Commit.sha,
-        )
-        .join(TestRun, TestRun.id == TestFailure.run_id)
-        .join(Commit, Commit.id == TestRun.commit_id)
+    seen = session.execute(
+        select(TestFailure.signature, TestFailure.run_id)
         .where(TestFailure.signature != "")
+        .group_by(TestFailure.signature, TestFailure.run_id)
     ).all()
-    per_sig: dict[str, dict] = {}
-    for sig, nodeid, rid, created, sha in rows:
+    if not seen:
+        return ()
+    created = dict(session.execute(select(TestRun.id, TestRun.created_at)).all())
+    per_sig: dict[str, list] = {}  # signature -> [runs, first (created, id), last (created, id)]
+    for sig, rid in seen:
+        at = (created[rid], rid)
         c = per_sig.get(sig)
         if c is None:
-            c = per_sig[sig] = {
-                "first": (created, rid, sha),
-                "last": (created, rid, sha),
-                "runs": set(),
-                "tests": defaultdict(set),
-            }
-        c["runs"].add(rid)
-        c["tests"][rid].add(nodeid)
-        if (created, rid) < c["first"][:2]:
-            c["first"] = (created, rid, sha)
-        if (created, rid) > c["last"][:2]:
-            c["last"] = (created, rid, sha)
-    if not per_sig:
-        return ()
-    meta = {}
-    keys = list(per_sig)
-    for i in range(0, len(keys), 500):
-        for s in session.execute(
-            select(TestSignature).where(TestSignature.signature.in_(keys[i : i + 500]))
+            per_sig[sig] = [{rid}, at, at]
+            continue
+        c[0].add(rid)
+        if at < c[1]:
+            c[1] = at
+        if at > c[2]:
+            c[2] = at
+    current_counts: dict[str, int] = {}
+    if current_run is not None:
+        current_counts = dict(
+            session.execute(
+                select(TestFailure.signature, func.count(TestFailure.nodeid.distinct()))
+                .where(TestFailure.run_id == current_run, TestFailure.signature != "")
+                .group_by(TestFailure.signature)
+            ).all()
+        )
+
+    def order(sig: str) -> tuple:
+        current = sig in current_counts
+        return (not current, -current_counts[sig] if current else 0, -per_sig[sig][2][0], sig)
+
+    chosen = sorted(per_sig, key=order)[:limit]
+    shown = {sig: current_run if sig in current_counts else per_sig[sig][2][1] for sig in chosen}
+    tests: dict[str, set[str]] = defaultdict(set)
+    by_run: dict[int, list[str]] = defaultdict(list)
+    for sig, rid in shown.items():
+        by_run[rid].append(sig)
+    for rid, sigs in by_run.items():
+        for chunk in _chunks(sigs, 500):
+            rows = session.execute(
+                select(TestFailure.signature, TestFailure.nodeid).where(
+                    TestFailure.run_id == rid, TestFailure.signature.in_(chunk)
+                )
+            )
+            for sig, nodeid in rows:
+                tests[sig].add(nodeid)
+    ends = sorted({per_sig[sig][i][1] for sig in chosen for i in (1, 2)})
+    shas: dict[int, str] = {}
+    for chunk in _chunks(ends, 500):
+        shas.update(
+            session.execute(
+                select(TestRun.id, Commit.sha)
+                .join(Commit, Commit.id == TestRun.commit_id)
+                .where(TestRun.id.in_(chunk))
+            ).all()
+        )
+    meta: dict[str, TestSignature] = {}
+    for chunk in _chunks(chosen, 500):
+        for m in session.execute(
+            select(TestSignature).where(TestSignature.signature.in_(chunk))
         ).scalars():
-            meta[s.signature] = s
-    clusters = []
-    for sig, c in per_sig.items():
-        shown_run = current_run if current_run in c["runs"] else c["last"][1]
-        tests = tuple(sorted(c["tests"][shown_run]))
+            meta[m.signature] = m
+    out = []
+    for sig in chosen:
+        runs, first, last = per_sig[sig]
+        names = tuple(sorted(tests[sig]))
         m = meta.get(sig)
-        clusters.append(
+        out.append(
             FailureCluster(
                 signature=sig,
                 exception=m.exception if m else "",
                 message=m.message if m else "",
                 crash=m.crash if m else "",
-                count=len(tests),
-                tests=tests,
-                first_sha=c["first"][2],
-                last_sha=c["last"][2],
-                runs=len(c["runs"]),
-                current=current_run in c["runs"],
+                count=len(names),
+                tests=names,
+                first_sha=shas.get(first[1], ""),
+                last_sha=shas.get(last[1], ""),
+                runs=len(runs),
+                current=sig in current_counts,
             )
         )
-    clusters.sort(
-        key=lambda k: (
-            not k.current,
-            -k.count if k.current else 0,
-            -per_sig[k.signature]["last"][0],
-            k.signature,
-        )
-    )
-    return tuple(clusters[:limit])
+    return tuple(out)
 
 
 def collection_errors(
@@ -966,55 +987,91 @@ def _by_file(nodeids: Iterable[str]) -> dict[str, set[str]]:
     return out
 
 
+def _rows_of_files(
+    session: Session,
+    keys: Iterable[tuple[str, str]],
+    *columns,
+    where: Sequence = (),
+    with_run: bool = False,
+) -> Iterator[tuple]:
+    """Rows of `columns` of the file rows of these (file, fingerprint) pairs, each starting with
+    the file and fingerprint (`with_run`: joined with their run and its commit). Looked up
+    through the (file, fingerprint) index, a chunk of files and fingerprints at a time."""
+    ordered = sorted(set(keys))
+    for chunk in _chunks(ordered, 300):
+        wanted = set(chunk)
+        files = sorted({f for f, _ in chunk})
+        fingerprints = sorted({fp for _, fp in chunk})
+        q = select(TestFileResult.file, TestFileResult.fingerprint, *columns).where(
+            TestFileResult.file.in_(files), TestFileResult.fingerprint.in_(fingerprints), *where
+        )
+        if with_run:
+            q = q.join(TestRun, TestRun.id == TestFileResult.run_id).join(
+                Commit, Commit.id == TestRun.commit_id
+            )
+        for row in session.execute(q):
+            if (row[0], row[1]) in wanted:
+                yield row
+
+
+_SCAN_OVER = 500  # more fingerprints than this: one pass over the failures instead of lookups
+
+
 def flaky_pairs(
     session: Session, *, nodeids: Iterable[str] | None = None, exclude_run: int | None = None
 ) -> set[tuple[str, str]]:
     """(node id, fingerprint) pairs that both passed and failed (only of `nodeids`, and not
-    counting the run `exclude_run`, when given). Only file rows of code that ran more often than
-    the test failed on it can hold a pass, so only those are decoded."""
-    q = (
+    counting the run `exclude_run`, when given). A test can only have passed under code that ran
+    more often than the test failed on it: so first the (file, fingerprint) pairs that ran more
+    than once, then the failures under those fingerprints, and only the file rows that can hold
+    a pass are decoded."""
+    wanted_files: list[str] | None = None
+    if nodeids is not None:
+        nodeids = sorted(set(nodeids))
+        wanted_files = sorted({_file_of(n) for n in nodeids})
+        if not nodeids:
+            return set()
+    counts = (
+        select(TestFileResult.file, TestFileResult.fingerprint, func.count())
+        .group_by(TestFileResult.file, TestFileResult.fingerprint)
+        .having(func.count() > 1)
+    )
+    if exclude_run is not None:
+        counts = counts.where(TestFileResult.run_id != exclude_run)
+    runs: dict[tuple[str, str], int] = {}
+    for chunk in [None] if wanted_files is None else _chunks(wanted_files, 500):
+        q = counts if chunk is None else counts.where(TestFileResult.file.in_(chunk))
+        runs.update(((file, fingerprint), n) for file, fingerprint, n in session.execute(q))
+    if not runs:
+        return set()
+    failures = (
         select(TestFailure.nodeid, TestFailure.fingerprint, func.count())
         .where(TestFailure.outcome.in_(FAILING))
         .group_by(TestFailure.nodeid, TestFailure.fingerprint)
     )
     if exclude_run is not None:
-        q = q.where(TestFailure.run_id != exclude_run)
-    failed: dict[tuple[str, str], int] = {}
-    chunks = [None] if nodeids is None else _chunks(sorted(set(nodeids)), 500)
-    for chunk in chunks:
-        rows = session.execute(q if chunk is None else q.where(TestFailure.nodeid.in_(chunk)))
-        failed.update(((nodeid, fingerprint), n) for nodeid, fingerprint, n in rows)
-    files = sorted({_file_of(nodeid) for nodeid, _ in failed})
-    runs: dict[tuple[str, str], int] = {}
-    counts = select(TestFileResult.file, TestFileResult.fingerprint, func.count()).group_by(
-        TestFileResult.file, TestFileResult.fingerprint
-    )
-    if exclude_run is not None:
-        counts = counts.where(TestFileResult.run_id != exclude_run)
-    for chunk in _chunks(files, 500):
-        runs.update(
-            ((file, fingerprint), n)
-            for file, fingerprint, n in session.execute(
-                counts.where(TestFileResult.file.in_(chunk))
-            )
-        )
+        failures = failures.where(TestFailure.run_id != exclude_run)
+    fingerprints = sorted({fp for _, fp in runs})
+    if nodeids is not None:
+        queries = [failures.where(TestFailure.nodeid.in_(c)) for c in _chunks(nodeids, 500)]
+    elif len(fingerprints) > _SCAN_OVER:
+        queries = [failures]
+    else:
+        queries = [failures.where(TestFailure.fingerprint.in_(fingerprints))]
     candidates: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for (nodeid, fingerprint), n in failed.items():
-        key = (_file_of(nodeid), fingerprint)
-        if runs.get(key, 0) > n:
-            candidates[key].add(nodeid)
+    for q in queries:
+        for nodeid, fingerprint, n in session.execute(q):
+            key = (_file_of(nodeid), fingerprint)
+            if runs.get(key, 0) > n:
+                candidates[key].add(nodeid)
     out: set[tuple[str, str]] = set()
-    rows_of = select(TestFileResult.file, TestFileResult.fingerprint, TestFileResult.tests)
-    if exclude_run is not None:
-        rows_of = rows_of.where(TestFileResult.run_id != exclude_run)
-    for chunk in _chunks(sorted(candidates), 400):
-        rows = session.execute(
-            rows_of.where(tuple_(TestFileResult.file, TestFileResult.fingerprint).in_(chunk))
-        )
-        for file, fingerprint, text in rows:
-            for nodeid, entry in _tests_in(text, file, candidates[(file, fingerprint)]):
-                if entry[1] == PASSED:
-                    out.add((nodeid, fingerprint))
+    where = () if exclude_run is None else (TestFileResult.run_id != exclude_run,)
+    for file, fingerprint, text in _rows_of_files(
+        session, candidates, TestFileResult.tests, where=where
+    ):
+        for nodeid, entry in _tests_in(text, file, candidates[(file, fingerprint)]):
+            if entry[1] == PASSED:
+                out.add((nodeid, fingerprint))
     return out
 
 
@@ -1023,39 +1080,30 @@ def flaky_nodeids(session: Session) -> frozenset[str]:
     return frozenset(n for n, _ in flaky_pairs(session))
 
 
-def flaky_tests(session: Session, *, limit: int = 100) -> tuple[FlakyTest, ...]:
-    """Tests that passed and failed under the same code, most recently flipping first."""
-    pairs = flaky_pairs(session)
+def flaky_tests(
+    session: Session, *, limit: int = 100, pairs: set[tuple[str, str]] | None = None
+) -> tuple[FlakyTest, ...]:
+    """Tests that passed and failed under the same code, most recently flipping first. `pairs`:
+    the current `flaky_pairs`, when the caller has them already."""
+    if pairs is None:
+        pairs = flaky_pairs(session)
     if not pairs:
         return ()
     wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
     for nodeid, fingerprint in pairs:
         wanted[(_file_of(nodeid), fingerprint)].add(nodeid)
     stats: dict[str, list] = {}
-    keys = sorted(wanted)
-    for i in range(0, len(keys), 400):
-        rows = session.execute(
-            select(
-                TestFileResult.file,
-                TestFileResult.fingerprint,
-                TestFileResult.tests,
-                TestRun.created_at,
-                TestRun.id,
-                Commit.sha,
-            )
-            .join(TestRun, TestRun.id == TestFileResult.run_id)
-            .join(Commit, Commit.id == TestRun.commit_id)
-            .where(tuple_(TestFileResult.file, TestFileResult.fingerprint).in_(keys[i : i + 400]))
-        )
-        for file, fingerprint, text, created, rid, sha in rows:
-            for nodeid, entry in _tests_in(text, file, wanted[(file, fingerprint)]):
-                s = stats.setdefault(nodeid, [0, 0, (-1.0, -1), ""])
-                if entry[1] == PASSED:
-                    s[0] += 1
-                elif entry[1] in FAILING:
-                    s[1] += 1
-                if (created, rid) > s[2]:
-                    s[2], s[3] = (created, rid), sha
+    columns = (TestFileResult.tests, TestRun.created_at, TestRun.id, Commit.sha)
+    rows = _rows_of_files(session, wanted, *columns, with_run=True)
+    for file, fingerprint, text, created, rid, sha in rows:
+        for nodeid, entry in _tests_in(text, file, wanted[(file, fingerprint)]):
+            s = stats.setdefault(nodeid, [0, 0, (-1.0, -1), ""])
+            if entry[1] == PASSED:
+                s[0] += 1
+            elif entry[1] in FAILING:
+                s[1] += 1
+            if (created, rid) > s[2]:
+                s[2], s[3] = (created, rid), sha
     ordered = sorted(stats.items(), key=lambda kv: (-kv[1][2][0], -kv[1][2][1], kv[0]))
     return tuple(
         FlakyTest(nodeid=n, passes=s[0], failures=s[1], last_sha=s[3]) for n, s in ordered[:limit]
@@ -1195,10 +1243,21 @@ def _summaries(
     return tuple(out)
 
 
+def _known_flaky(session: Session, pairs: set[tuple[str, str]] | None) -> frozenset[str]:
+    if pairs is None:
+        return flaky_nodeids(session)
+    return frozenset(n for n, _ in pairs)
+
+
 def suite_summary(
-    session: Session, *, suite: str, run_id: int | None = None
+    session: Session,
+    *,
+    suite: str,
+    run_id: int | None = None,
+    pairs: set[tuple[str, str]] | None = None,
 ) -> SuiteSummary | None:
-    """One suite's counts and pass rates in a run (default: the newest run that has the suite)."""
+    """One suite's counts and pass rates in a run (default: the newest run that has the suite).
+    `pairs`: the current `flaky_pairs`, when the caller has them already."""
     if run_id is None:
         run_id = session.execute(
             select(TestRun.id)
@@ -1209,16 +1268,18 @@ def suite_summary(
         ).scalar_one_or_none()
         if run_id is None:
             return None
-    found = _summaries(session, run_id=run_id, flaky=flaky_nodeids(session), suite=suite)
+    found = _summaries(session, run_id=run_id, flaky=_known_flaky(session, pairs), suite=suite)
     return found[0] if found else None
 
 
-def suite_summaries(session: Session, *, run_id: int | None = None) -> tuple[SuiteSummary, ...]:
+def suite_summaries(
+    session: Session, *, run_id: int | None = None, pairs: set[tuple[str, str]] | None = None
+) -> tuple[SuiteSummary, ...]:
     """Every suite of a run (default: the newest run)."""
     rid = _resolve_run(session, run_id)
     if rid is None:
         return ()
-    return _summaries(session, run_id=rid, flaky=flaky_nodeids(session))
+    return _summaries(session, run_id=rid, flaky=_known_flaky(session, pairs))
 
 
 _DEPRECATIONS = ("DeprecationWarning", "PendingDeprecationWarning")

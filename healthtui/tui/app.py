@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable, Hashable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +114,13 @@ class HealthApp(App[None]):
 
     def prefetch_screens(self) -> None:
         """After the overview is on screen: read what the next key most likely opens (the four
-        headline metrics, then the Tests screen) in the background, so it opens at once."""
+        headline metrics, the Tests screen, the findings `f` opens) in the background, so it
+        opens at once."""
         if self.prefetch:
-            self.run_worker(self._prefetch, group="prefetch", exclusive=True)
+            rule = getattr(self.screen, "context_rule", lambda: None)()
+            self.run_worker(partial(self._prefetch, rule), group="prefetch", exclusive=True)
 
-    async def _prefetch(self) -> None:
+    async def _prefetch(self, rule: str | None) -> None:
         generation = self.generation
         try:
             await asyncio.to_thread(_import_chart_screens)
@@ -130,13 +133,36 @@ class HealthApp(App[None]):
                     self.remember(key, generation, read)
             cached = self.cached(data.TESTS_KEY, generation)
             if cached is None or not cached.complete:
-                partial = cached or await asyncio.to_thread(
+                partial_read = cached or await asyncio.to_thread(
                     data.load_tests, self.engine, self.config
                 )
-                full = await asyncio.to_thread(data.complete_tests, self.engine, partial)
+                full = await asyncio.to_thread(data.complete_tests, self.engine, partial_read)
                 self.remember(data.TESTS_KEY, generation, full)
+            key = ("findings", rule, None)
+            if self.cached(key, generation) is None:
+                found = await asyncio.to_thread(
+                    data.load_findings, self.engine, self.config, rule, self.repo_root
+                )
+                self.remember(key, generation, found)
         except Exception:  # the screens themselves report read errors when opened
             return
+
+    def prefetch_read(self, key: Hashable, read: Callable[[], Any]) -> None:
+        """Read `key`'s data in the background unless it is cached: what a screen's likely next
+        key opens (one at a time per kind of screen)."""
+        if not self.prefetch or self.cached(key, self.generation) is not None:
+            return
+        generation = self.generation
+
+        async def run() -> None:
+            try:
+                value = await asyncio.to_thread(read)
+            except Exception:
+                return
+            self.remember(key, generation, value)
+
+        group = f"prefetch-{key[0]}" if isinstance(key, tuple) and key else "prefetch-read"
+        self.run_worker(run, group=group, exclusive=True)
 
     # Live refresh: a cheap PRAGMA data_version poll in a worker thread.
 

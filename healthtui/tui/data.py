@@ -6,7 +6,8 @@ test and to time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from bisect import bisect_left
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,14 @@ def _summary(
     )
 
 
+XY = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def xy(points: tuple[store.Point, ...]) -> XY:
+    """A series as chart coordinates: commit times and values (made off the event loop)."""
+    return tuple(float(p.at) for p in points), tuple(p.value for p in points)
+
+
 def load_overview(engine: Any, config: Config, now: float) -> OverviewData:
     """The four headline metrics and the table below, from a sample of recent snapshots."""
     with store.read_session(engine) as s:
@@ -225,19 +234,29 @@ class Move:
 
 @dataclass(frozen=True)
 class MetricData:
+    """A metric's whole series and its moves, with what drawing it needs made in the worker:
+    times and values as floats, and each commit's position in the series."""
+
     metric: str
     info: MetricInfo
     target: float | None
     points: tuple[store.Point, ...]
     moves: tuple[Move, ...]  # oldest first
+    times: tuple[float, ...] = ()
+    values: tuple[float, ...] = ()
+    position: dict[str, int] = field(default_factory=dict, compare=False)
+    move_times: tuple[int, ...] = ()
+
+    def start_of(self, start: float | None) -> int:
+        """The index of the first point at or after `start` (0 for no start)."""
+        return 0 if start is None else bisect_left(self.times, start)
 
     def since(self, start: float | None) -> tuple[tuple[store.Point, ...], tuple[Move, ...]]:
         if start is None:
             return self.points, self.moves
-        return (
-            tuple(p for p in self.points if p.at >= start),
-            tuple(mv for mv in self.moves if mv.point.at >= start),
-        )
+        return self.points[self.start_of(start) :], self.moves[
+            bisect_left(self.move_times, start) :
+        ]
 
 
 def moves_of(points: tuple[store.Point, ...]) -> list[tuple[store.Point, float | None]]:
@@ -263,12 +282,17 @@ def load_metric(engine: Any, config: Config, metric: str) -> MetricData:
         }
         commits = store.commits_by_sha(s, shas=sorted(wanted))
     moves = tuple(Move(point=p, before=b, commit=commits.get(p.sha)) for p, b in raw)
+    times, values = xy(points)
     return MetricData(
         metric=metric,
         info=m.info(metric),
         target=config.target_for(metric),
         points=points,
         moves=moves,
+        times=times,
+        values=values,
+        position={p.sha: i for i, p in enumerate(points)},
+        move_times=tuple(mv.point.at for mv in moves),
     )
 
 
@@ -416,19 +440,22 @@ def main_suite(config: Config) -> str:
 
 @dataclass(frozen=True)
 class TestsData:
-    """The Tests screen. `complete` is False until the slower reads (flaky tests, clusters, the
-    suite summary) are in; `runs` is empty until test reports are stored."""
+    """The Tests screen, read in three parts: the newest runs and their rows (`load_tests`,
+    quick), the pass-rate series (`read_pass_rates`) and the counts over all runs: suite summary,
+    failure clusters and flaky tests (`count_tests`). `runs` is empty until test reports are
+    stored."""
 
     __test__ = False
     suite: str
     runs: tuple[tr.TestRunInfo, ...] = ()
-    pass_rate: tuple[store.Point, ...] = ()
-    pass_rate_excl_flaky: tuple[store.Point, ...] = ()
     target: float | None = None
     failures: tuple[tr.TestResultRow, ...] = ()
     collection_errors: tuple[tr.CollectionErrorRow, ...] = ()
     warnings: tuple[tr.RuntimeWarningRow, ...] = ()
-    complete: bool = False
+    pass_rate: tuple[store.Point, ...] | None = None  # None until read
+    pass_rate_excl_flaky: tuple[store.Point, ...] | None = None
+    rate_xy: tuple[XY, XY] = (((), ()), ((), ()))  # both series as chart coordinates
+    counted: bool = False  # summary, clusters and flaky are read
     summary: tr.SuiteSummary | None = None
     clusters: tuple[tr.FailureCluster, ...] = ()
     flaky: tuple[tr.FlakyTest, ...] = ()
@@ -437,19 +464,23 @@ class TestsData:
     def available(self) -> bool:
         return bool(self.runs)
 
+    @property
+    def rates_read(self) -> bool:
+        return self.pass_rate is not None
+
+    @property
+    def complete(self) -> bool:
+        return self.counted and self.rates_read
+
 
 def load_tests(engine: Any, config: Config) -> TestsData:
-    """The quick part of the Tests screen: runs, the pass-rate series, the newest run's failures,
-    collection errors and warnings."""
+    """The quick part of the Tests screen: runs, the newest run's failures, collection errors
+    and warnings."""
     suite = main_suite(config)
     with store.read_session(engine) as s:
         return TestsData(
             suite=suite,
             runs=tr.test_runs(s, limit=50),
-            pass_rate=store.metric_series(s, metric=m.suite_metric(suite)),
-            pass_rate_excl_flaky=store.metric_series(
-                s, metric=m.suite_metric(suite, "pass_rate_excl_flaky")
-            ),
             target=config.target_for(m.suite_metric(suite)),
             failures=tr.latest_failures(s, limit=MAX_TABLE_ROWS),
             collection_errors=tr.collection_errors(s),
@@ -457,18 +488,35 @@ def load_tests(engine: Any, config: Config) -> TestsData:
         )
 
 
-def complete_tests(engine: Any, partial: TestsData) -> TestsData:
-    """The slower part of the Tests screen: the suite summary, flaky tests and failure clusters."""
-    if not partial.available:
-        return replace(partial, complete=True)
+def read_pass_rates(engine: Any, suite: str) -> dict[str, Any]:
+    """The suite's pass rate over time, raw and without flaky tests (`TestsData` fields)."""
     with store.read_session(engine) as s:
-        return replace(
-            partial,
-            complete=True,
-            summary=tr.suite_summary(s, suite=partial.suite),
-            clusters=tr.failure_clusters(s, limit=100),
-            flaky=tr.flaky_tests(s, limit=MAX_TABLE_ROWS),
-        )
+        raw = store.metric_series(s, metric=m.suite_metric(suite))
+        excl = store.metric_series(s, metric=m.suite_metric(suite, "pass_rate_excl_flaky"))
+    return {"pass_rate": raw, "pass_rate_excl_flaky": excl, "rate_xy": (xy(raw), xy(excl))}
+
+
+def count_tests(engine: Any, suite: str) -> dict[str, Any]:
+    """The counts over all runs (`TestsData` fields): the suite summary, failure clusters and
+    flaky tests, with the flaky tests worked out once for both."""
+    with store.read_session(engine) as s:
+        pairs = tr.flaky_pairs(s)
+        return {
+            "counted": True,
+            "summary": tr.suite_summary(s, suite=suite, pairs=pairs),
+            "clusters": tr.failure_clusters(s, limit=100),
+            "flaky": tr.flaky_tests(s, limit=MAX_TABLE_ROWS, pairs=pairs),
+        }
+
+
+def complete_tests(engine: Any, partial: TestsData) -> TestsData:
+    """`partial` with whatever it lacks read."""
+    fields: dict[str, Any] = {}
+    if not partial.rates_read:
+        fields |= read_pass_rates(engine, partial.suite)
+    if not partial.counted:
+        fields |= count_tests(engine, partial.suite) if partial.available else {"counted": True}
+    return replace(partial, **fields)
 
 
 def load_test_history(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -188,9 +189,19 @@ def test_tests_data_from_runs_written_through_the_store(history, history_engine)
     assert FLAKY in {f.nodeid for f in partial.failures}  # it fails on odd commits
     kinds = {e.kind: e.cause for e in partial.collection_errors}
     assert kinds["import"] == "legacy.http" and kinds["marker"].startswith("slow_")
-    assert partial.pass_rate and partial.pass_rate_excl_flaky
+    assert partial.pass_rate is None and not partial.counted  # read by the next two parts
+    rates = data.read_pass_rates(history_engine, partial.suite)
+    with store.read_session(history_engine) as s:
+        series = store.metric_series(s, metric=m.GOLDEN_PATH_PASS_RATE)
+    assert rates["pass_rate"] == series and rates["pass_rate_excl_flaky"]
+    assert rates["rate_xy"][0] == (
+        tuple(float(p.at) for p in series),
+        tuple(p.value for p in series),
+    )
     full = data.complete_tests(history_engine, partial)
     assert full.complete and full.summary is not None
+    assert full.pass_rate == series and full.rate_xy == rates["rate_xy"]
+    assert full == data.complete_tests(history_engine, replace(partial, **rates))
     assert full.summary.suite == "golden_path"
     assert [f.nodeid for f in full.flaky] == [FLAKY]
     assert {c.signature for c in full.clusters} >= {"sig-flaky", "sig-keyerror"}

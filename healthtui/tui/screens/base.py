@@ -28,9 +28,11 @@ class Table(RowTable):
 class DataScreen(Screen[None], Generic[T]):
     """A screen whose content comes from one store read (`fetch`, run in a thread) shown by `show`.
 
-    It reloads when it becomes current after the database changed, or at once when the app says
-    new snapshots arrived; `show` must keep the user's selection. Reads are cached per database
-    generation under `cache_key()`, so coming back to the same view costs nothing.
+    A screen switch paints first and reads after: with data read before (cached per database
+    generation under `cache_key()`, or prefetched) the first frame shows it, otherwise the read
+    starts once the empty screen is on the terminal, so it never slows that frame down. It
+    reloads when it becomes current after the database changed, or at once when the app says
+    new snapshots arrived; `show` must keep the user's selection.
     """
 
     BINDINGS = [Binding("escape", "back", "Back")]
@@ -41,6 +43,7 @@ class DataScreen(Screen[None], Generic[T]):
         self.requested_generation = -1
         self.data: T | None = None
         self._shown_size: object = None
+        self._completed = False
 
     @property
     def health(self) -> HealthApp:
@@ -69,42 +72,83 @@ class DataScreen(Screen[None], Generic[T]):
         if cached is not None:
             data = cached
         else:
-            self.set_class(True, "-loading")
+            self.reading(True)
             try:
                 data = await asyncio.to_thread(self.fetch)
             except Exception as exc:  # a store error must not take the dashboard down
-                self.set_class(False, "-loading")
-                self.notify(
-                    str(exc) or type(exc).__name__,
-                    title="Could not read the database",
-                    severity="error",
-                    markup=False,
-                )
+                self.reading(False)
+                self.report_error(exc)
                 return
-            self.set_class(False, "-loading")
+            self.reading(False)
             self.health.remember(key, generation, data)
         self._present(data, generation)
+
+    def reading(self, on: bool) -> None:
+        """Mark the title while a read is under way (on the title alone: a class on the screen
+        would restyle every widget in it)."""
+        self.query(".screen-title").set_class(on, "-loading")
+
+    def report_error(self, exc: BaseException) -> None:
+        self.notify(
+            str(exc) or type(exc).__name__,
+            title="Could not read the database",
+            severity="error",
+            markup=False,
+        )
 
     def _present(self, data: T, generation: int) -> None:
         self.loaded_generation = generation
         self.data = data
+        self._completed = False
         with self.app.batch_update():
             self.show(data)
         self._shown_size = self.size
         self.loaded(data)
+        self.call_after_refresh(self.check_complete)
 
     def loaded(self, data: T) -> None:
         """Called after `show` with fresh data (e.g. to start slower follow-up reads)."""
+
+    @property
+    def complete(self) -> bool:
+        """Everything the screen shows is read and on screen, charts drawn."""
+        return (
+            self.data is not None
+            and bool(getattr(self.data, "complete", True))
+            and all(getattr(chart, "current", True) for chart in self.query("TrendChart"))
+        )
+
+    def check_complete(self) -> None:
+        """Call `completed` the first time the screen's data is all on screen."""
+        if not self._completed and self.is_mounted and self.complete:
+            self._completed = True
+            self.completed()
+
+    def completed(self) -> None:
+        """Everything read is on screen (after the refresh that drew the last of it)."""
+
+    def on_trend_chart_drawn(self, _message: object) -> None:
+        self.check_complete()
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         generation = self.health.generation
         cached = self.health.cached(self.cache_key(), generation)
+        self.requested_generation = generation
         if cached is not None:  # read before (or prefetched): on screen with the first paint
-            self.requested_generation = generation
             self._present(cached, generation)
         else:
-            self.reload()  # start reading now, while the empty screen is laid out and drawn
+            self.reading(True)
+            self.call_after_refresh(self._read_after_first_frame, generation)
+
+    def _read_after_first_frame(self, generation: int) -> None:
+        """Start the first read, unless the screen is gone or new data started another."""
+        if (
+            self.is_mounted
+            and self.health.generation == generation
+            and self.loaded_generation != generation
+        ):
+            self.reload()
 
     def _theme_changed(self, _theme: object) -> None:
         if self.data is not None and self.is_mounted:

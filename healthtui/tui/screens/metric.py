@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Hashable
 from dataclasses import replace
 from functools import partial
@@ -11,6 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Static
 
 import store
@@ -39,6 +41,7 @@ from healthtui.tui.widgets.keybar import KeyBar
 RANGES = {"week": 7 * 86400, "month": 30 * 86400, "all": None}
 RANGE_LABELS = {"week": "last week", "month": "last month", "all": "all time"}
 MARKED_JUMPS = 3
+PREFETCH_AFTER = 0.3  # seconds the cursor rests on a commit before it is read ahead
 SHOWN_MOVES = 200  # rows of the commits table: the newest (or biggest) of a noisy metric
 ZOOM = Binding.Group("Zoom", compact=True)
 # Commit, date, author, delta and value columns; the subject takes the rest.
@@ -63,6 +66,7 @@ class MetricScreen(DataScreen[data.MetricData]):
         self._x_of: dict[str, float] = {}
         self._spec = ChartSpec()
         self._commits: dict[str, store.CommitInfo] = {}  # read later, for rows shown
+        self._prefetch_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="metric-title", classes="screen-title")
@@ -102,13 +106,18 @@ class MetricScreen(DataScreen[data.MetricData]):
         self._title()
         self._draw()
 
-    def window(self) -> tuple[tuple, tuple[data.Move, ...]]:
-        """The points and moves inside the zoomed range (ending at the newest point)."""
+    def _start(self) -> float | None:
+        """Where the zoomed range starts (it ends at the newest point); None for all time."""
         assert self.data is not None
         span = RANGES[self.range]
         if span is None or not self.data.points:
-            return self.data.points, self.data.moves
-        return self.data.since(self.data.points[-1].at - span)
+            return None
+        return self.data.points[-1].at - span
+
+    def window(self) -> tuple[tuple, tuple[data.Move, ...]]:
+        """The points and moves inside the zoomed range."""
+        assert self.data is not None
+        return self.data.since(self._start())
 
     def _title(self) -> None:
         d = self.data
@@ -137,15 +146,23 @@ class MetricScreen(DataScreen[data.MetricData]):
     def _draw(self) -> None:
         if self.data is None:
             return
-        points, moves = self.window()
-        info = self.data.info
-        xs = tuple(float(i) if self.by_commit else float(p.at) for i, p in enumerate(points))
-        self._x_of = dict(zip((p.sha for p in points), xs, strict=True))
-        jumps = sorted(
+        d = self.data
+        start = self._start()
+        first = d.start_of(start)
+        points, moves = d.since(start)
+        info = d.info
+        xs = tuple(map(float, range(len(points)))) if self.by_commit else d.times[first:]
+
+        def x_of(mv: data.Move) -> float:
+            i = d.position[mv.point.sha]
+            return float(i - first) if self.by_commit else d.times[i]
+
+        self._x_of = {mv.point.sha: x_of(mv) for mv in moves}
+        jumps = heapq.nlargest(
+            MARKED_JUMPS,
             (mv for mv in moves if mv.before is not None),
             key=lambda mv: abs(mv.delta),
-            reverse=True,
-        )[:MARKED_JUMPS]
+        )
         marks = tuple(
             Mark(
                 x=self._x_of[mv.point.sha],
@@ -154,11 +171,10 @@ class MetricScreen(DataScreen[data.MetricData]):
                 good=delta_style(info, mv.delta) == "good",
             )
             for mv in jumps
-            if mv.point.sha in self._x_of
         )
         self._spec = ChartSpec(
-            lines=(Line(metric_title(self.metric), xs, tuple(p.value for p in points)),),
-            target=self.data.target,
+            lines=(Line(metric_title(self.metric), xs, d.values[first:]),),
+            target=d.target,
             marks=marks,
             ratio=info.unit == "ratio",
             by_commit=self.by_commit,
@@ -241,9 +257,23 @@ class MetricScreen(DataScreen[data.MetricData]):
                 date = Text(commit_time(c.committed_at, c.committer_offset))
                 table.update_cell(sha, "date", date)
 
+    def loaded(self, metric: data.MetricData) -> None:
+        self._prefetch_commit()
+
+    def _prefetch_commit(self) -> None:
+        """Read the selected commit in the background: Enter most likely opens it next."""
+        self._prefetch_timer = None
+        sha = self.selected_sha()
+        if sha is not None:
+            read = partial(data.load_commit, self.health.engine, sha)
+            self.health.prefetch_read(("commit", sha), read)
+
     def on_row_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
         if self.data is not None:
             self._show_chart()
+            if self._prefetch_timer is not None:
+                self._prefetch_timer.stop()
+            self._prefetch_timer = self.set_timer(PREFETCH_AFTER, self._prefetch_commit)
 
     def on_row_table_row_selected(self, event: Table.RowSelected) -> None:
         if event.row_key.value is not None:

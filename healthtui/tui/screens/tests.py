@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -206,21 +206,38 @@ class TestsScreen(DataScreen[data.TestsData]):
         return data.load_tests(self.health.engine, self.health.config)
 
     def loaded(self, tests: data.TestsData) -> None:
-        if not tests.complete:
-            self.run_worker(partial(self._complete, tests), group="complete", exclusive=True)
+        """Read what the quick read left out: the pass rates (for the chart) and the counts over
+        all runs (summary, clusters, flaky tests), each shown as soon as it is in."""
+        engine = self.health.engine
+        if not tests.rates_read:
+            job = partial(data.read_pass_rates, engine, tests.suite)
+            self.run_worker(partial(self._read_part, job), group="rates", exclusive=True)
+        if not tests.counted:
+            if tests.available:
+                job = partial(data.count_tests, engine, tests.suite)
+            else:
+                job = partial(dict, counted=True)
+            self.run_worker(partial(self._read_part, job), group="counts", exclusive=True)
 
-    async def _complete(self, first: data.TestsData) -> None:
+    async def _read_part(self, job: Callable[[], dict[str, Any]]) -> None:
         generation = self.health.generation
         try:
-            full = await asyncio.to_thread(data.complete_tests, self.health.engine, first)
+            fields = await asyncio.to_thread(job)
         except Exception as exc:
-            self.notify(str(exc), title="Could not read the database", severity="error")
+            self.report_error(exc)
             return
-        if generation != self.health.generation:
+        if generation != self.health.generation or self.data is None:
             return
-        self.health.remember(self.KEY, generation, full)
-        self.data = full
-        self.show(full)
+        tests = replace(self.data, **fields)
+        self.health.remember(self.KEY, generation, tests)
+        self.data = tests
+        with self.app.batch_update():
+            if "pass_rate" in fields:
+                self._summary(tests)
+                self._chart(tests)
+            else:
+                self.show(tests)
+        self.call_after_refresh(self.check_complete)
 
     def show(self, tests: data.TestsData) -> None:
         title = m.info(m.suite_metric(tests.suite)).title
@@ -231,7 +248,7 @@ class TestsScreen(DataScreen[data.TestsData]):
         self._chart(tests)
         labels = []
         for tab in TAB_LIST:
-            pending = not tests.complete and tab.source in ("clusters", "flaky")
+            pending = not tests.counted and tab.source in ("clusters", "flaky")
             count = "…" if pending else str(len(getattr(tests, tab.source)))
             labels.append((tab.id, f"{tab.title} {count}"))
         tabline = self.query_one(TabLine)
@@ -277,7 +294,7 @@ class TestsScreen(DataScreen[data.TestsData]):
             ]
             if s.flaky:
                 parts += [("  flaky ", "dim"), str(s.flaky)]
-        elif not tests.complete:
+        elif not tests.counted:
             parts += [("counting…", "dim")]
         newest = tests.runs[0]
         parts += [
@@ -289,24 +306,14 @@ class TestsScreen(DataScreen[data.TestsData]):
         widget.update(Content.assemble(*parts))
 
     def _chart(self, tests: data.TestsData) -> None:
+        if not tests.rates_read:
+            return  # drawn when the pass rates are in
+        (raw_x, raw_y), (excl_x, excl_y) = tests.rate_xy
         lines = []
-        if tests.pass_rate:
-            lines.append(
-                Line(
-                    "pass rate",
-                    tuple(float(p.at) for p in tests.pass_rate),
-                    tuple(p.value for p in tests.pass_rate),
-                )
-            )
-        if tests.pass_rate_excl_flaky:
-            lines.append(
-                Line(
-                    "without flaky",
-                    tuple(float(p.at) for p in tests.pass_rate_excl_flaky),
-                    tuple(p.value for p in tests.pass_rate_excl_flaky),
-                    color="warning",
-                )
-            )
+        if raw_x:
+            lines.append(Line("pass rate", raw_x, raw_y))
+        if excl_x:
+            lines.append(Line("without flaky", excl_x, excl_y, color="warning"))
         self.query_one("#tests-chart", TrendChart).show(
             ChartSpec(
                 lines=tuple(lines),
@@ -369,9 +376,15 @@ class TestsScreen(DataScreen[data.TestsData]):
         return current[0].nodeid(current[1]) if current else None
 
     def _history_for_cursor(self) -> None:
+        """Read the selected test's history once the screen is painted (a cursor moving fast
+        reads only where it stops)."""
         nodeid = self.selected_test()
         if nodeid is not None and nodeid != self.history_of:
             self.history_of = nodeid
+            self.call_after_refresh(self._start_history, nodeid)
+
+    def _start_history(self, nodeid: str) -> None:
+        if nodeid == self.history_of and self.is_mounted:
             self.run_worker(partial(self._load_history, nodeid), group="history", exclusive=True)
 
     async def _load_history(self, nodeid: str) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.console import RenderableType
+from rich.text import Text
 from textual.color import Color
+from textual.geometry import Size
+from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from healthtui.tui.downsample import min_max
@@ -42,6 +47,11 @@ class ChartSpec:
     by_commit: bool = False
     commit_labels: tuple[str, ...] = ()  # x label of each index when by_commit
     empty: str = "no data"
+
+
+def _colors_of(spec: ChartSpec) -> set[str]:
+    """The theme variables a drawing of `spec` uses."""
+    return {line.color for line in spec.lines} | {"success", "error", "accent", "foreground"}
 
 
 def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
@@ -84,21 +94,90 @@ def value_label(value: float, ratio: bool, step: float) -> str:
 
 
 class TrendChart(PlotextPlot):
-    """Draws a `ChartSpec`; redraws on resize and theme change."""
+    """Draws a `ChartSpec`; redraws on resize and theme change.
+
+    plotext takes tens of milliseconds for a chart, so it draws in a worker thread: a new screen
+    paints at once (with the previous drawing, or an empty frame) and the chart follows.
+    """
+
+    class Drawn(Message):
+        """The chart for the current spec, size and theme is on screen."""
+
+    class _Ready(Message):
+        """A drawing finished in the worker thread (posted from there)."""
+
+        def __init__(self, key: tuple[object, ...], text: Text) -> None:
+            super().__init__()
+            self.key = key
+            self.text = text
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.spec = ChartSpec()
+        self.spec: ChartSpec | None = None  # None until the screen has read what to draw
         self._drawn: tuple[object, RenderableType] | None = None
+        self._drawing: object = None
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> bool:
+        """Whether what is shown is the drawing of the current spec, size and theme (or the
+        chart has no room to show anything)."""
+        if not self.size.area:
+            return True
+        return self.spec is not None and self._drawn is not None and self._drawn[0] == self._key()
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.size, self.spec, self.app.theme)
 
     def render(self) -> RenderableType:
-        """Plot at the size the chart has now; plotext redraws the whole figure on every call,
-        so the drawing is kept until the spec, the size or the theme changes."""
-        key = (self.size, self.spec, self.app.theme)
-        if self._drawn is None or self._drawn[0] != key:
-            self._draw_spec()
-            self._drawn = (key, super().render())
-        return self._drawn[1]
+        """The drawing for the current key when ready; until then the previous one (or nothing),
+        and a worker draws the new one."""
+        key = self._key()
+        if self._drawn is not None and self._drawn[0] == key:
+            return self._drawn[1]
+        if self.spec is not None and self.size.area and self._drawing != key:
+            self._drawing = key
+            self.call_after_refresh(self._start, key)
+        return self._drawn[1] if self._drawn is not None else ""
+
+    def _start(self, key: tuple[object, ...]) -> None:
+        """Draw in a worker once the screen around the chart is painted."""
+        if self._drawing == key and key == self._key():
+            self.run_worker(self._job(key), thread=True, group="draw", exit_on_error=False)
+        elif self._drawing == key:
+            self._drawing = None
+            self.refresh()
+
+    def _job(self, key: tuple[object, ...]) -> Callable[[], None]:
+        """A function drawing the figure for `key` off the event loop (theme colours and the
+        plotext theme are looked up here, on the loop)."""
+        spec, size = self.spec, self.size
+        assert spec is not None
+        colors = {name: self._rgb(name) for name in _colors_of(spec)}
+        theme = self._get_plotext_theme_name(self.app.theme)
+
+        def draw() -> None:
+            with self._lock:
+                if self._drawing != key:
+                    return  # a newer drawing was asked for meanwhile
+                plt = self.plt
+                self._draw_spec(spec, size, colors)
+                plt.plotsize(size.width, size.height)
+                plt._set_size(size.width, size.height)
+                plt.theme(theme)
+                text = Text.from_ansi(plt.build())
+            self.post_message(self._Ready(key, text))
+
+        return draw
+
+    def on_trend_chart__ready(self, message: _Ready) -> None:
+        message.stop()
+        self._drawn = (message.key, message.text)
+        if self._drawing == message.key:
+            self._drawing = None
+        self.refresh()
+        if message.key == self._key():
+            self.call_after_refresh(self.post_message, self.Drawn())
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
@@ -114,9 +193,10 @@ class TrendChart(PlotextPlot):
         value = self.app.theme_variables.get(variable) or self.app.theme_variables["foreground"]
         return Color.parse(value).rgb
 
-    def _draw_spec(self) -> None:
-        """Build the plotext figure for `spec` at the current size."""
-        spec = self.spec
+    def _draw_spec(
+        self, spec: ChartSpec, size: Size, colors: dict[str, tuple[int, int, int]]
+    ) -> None:
+        """Build the plotext figure for `spec` at `size` (runs in a worker thread)."""
         plt = self.plt
         plt.clear_figure()
         plt.xfrequency(0)
@@ -126,14 +206,14 @@ class TrendChart(PlotextPlot):
             plt.xticks([], [])
             plt.yticks([], [])
             return
-        width = max(self.size.width - 10, 20)
+        width = max(size.width - 10, 20)
         xs_all = [x for line in spec.lines for x in line.xs]
         for line in spec.lines:
             if not line.xs:
                 continue
             xs, ys = min_max(line.xs, line.ys, width)
             label = clean(line.label) if len(spec.lines) > 1 else None
-            plt.plot(xs, ys, marker="braille", color=self._rgb(line.color), label=label)
+            plt.plot(xs, ys, marker="braille", color=colors[line.color], label=label)
         lo, hi = min(ys_all), max(ys_all)
         x_lo, x_hi = min(xs_all), max(xs_all)
         if x_hi == x_lo:
@@ -141,26 +221,26 @@ class TrendChart(PlotextPlot):
         if spec.target is not None:
             lo, hi = min(lo, spec.target), max(hi, spec.target)
             # drawn like the data (braille), so a value on target sits on the target line
-            plt.plot([x_lo, x_hi], [spec.target] * 2, marker="braille", color=self._rgb("success"))
+            plt.plot([x_lo, x_hi], [spec.target] * 2, marker="braille", color=colors["success"])
         if spec.cursor is not None:
-            plt.vline(spec.cursor, color=self._rgb("accent"))
+            plt.vline(spec.cursor, color=colors["accent"])
         for mark in spec.marks:
             plt.scatter(
                 [mark.x],
                 [mark.y],
                 marker="▲" if mark.up else "▼",
-                color=self._rgb("success" if mark.good else "error"),
+                color=colors["success" if mark.good else "error"],
             )
         pad = (hi - lo) * 0.08 or (abs(hi) * 0.1 or 1.0)
         lo_y, hi_y = lo - pad, hi + pad
         plt.ylim(lo_y, hi_y)
-        yt = nice_ticks(lo_y, hi_y, max(min(self.size.height // 3, 6), 3))
+        yt = nice_ticks(lo_y, hi_y, max(min(size.height // 3, 6), 3))
         if lo >= 0:
             yt = [v for v in yt if v >= 0] or [0.0]
         step = yt[1] - yt[0] if len(yt) > 1 else 1.0
         plt.yticks(yt, [value_label(v, spec.ratio, step) for v in yt])
         plt.xlim(x_lo, x_hi)
-        count = max(min(self.size.width // 16, 7), 2)
+        count = max(min(size.width // 16, 7), 2)
         xt = _spread(x_lo, x_hi, count)
         if spec.by_commit:
             labels = spec.commit_labels

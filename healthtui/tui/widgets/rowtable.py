@@ -145,6 +145,7 @@ class RowTable(ScrollView, can_focus=True):
         self._index: dict[Any, int] = {}
         self._cursor = 0
         self._lines: dict[tuple[Any, ...], Strip] = {}
+        self._paint_styles: tuple[Any, ...] | None = None
 
     # ---- the DataTable-like API ----
 
@@ -280,11 +281,33 @@ class RowTable(ScrollView, can_focus=True):
         fill = style + over if over is not None else style
         return strip.crop_extend(int(self.scroll_x), int(self.scroll_x) + width, fill)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Look up the styles once per paint, not once per line (each lookup walks the DOM)."""
+        self._paint_styles = (
+            self.scrollable_content_region.width,
+            self.rich_style,
+            self.get_component_rich_style("row-table--header"),
+            self.get_component_rich_style("row-table--even-row"),
+            self.get_component_rich_style("row-table--cursor"),
+        )
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_styles = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        styles = self._paint_styles
+        if styles is None:
+            styles = (
+                self.scrollable_content_region.width,
+                self.rich_style,
+                self.get_component_rich_style("row-table--header"),
+                self.get_component_rich_style("row-table--even-row"),
+                self.get_component_rich_style("row-table--cursor"),
+            )
+        width, base, header, even, cursor = styles
         if y == 0:
-            style = base + self.get_component_rich_style("row-table--header")
+            style = base + header
             key: tuple[Any, ...] = ("header", width, int(self.scroll_x), style)
             if key not in self._lines:
                 labels = [Text(c.label, justify=c.justify) for c in self.ordered_columns]
@@ -295,8 +318,8 @@ class RowTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         style = base
         if self.zebra_stripes and row % 2:
-            style += self.get_component_rich_style("row-table--even-row")
-        over = self.get_component_rich_style("row-table--cursor") if row == self._cursor else None
+            style += even
+        over = cursor if row == self._cursor else None
         key = (row, width, int(self.scroll_x), style, over)
         line = self._lines.get(key)
         if line is None:
@@ -305,11 +328,9 @@ class RowTable(ScrollView, can_focus=True):
         return line
 
     def on_focus(self) -> None:
-        self._lines.clear()
-        self.refresh()
+        self.refresh()  # the cursor's colours follow focus; lines are cached by their styles
 
     def on_blur(self) -> None:
-        self._lines.clear()
         self.refresh()
 
     def notify_style_update(self) -> None:
