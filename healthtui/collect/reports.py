@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from itertools import chain
 from math import trunc
 from operator import itemgetter
 from pathlib import Path
@@ -602,6 +603,8 @@ def normalize_message(text: str) -> str:
 
 
 def _first_line(text: str) -> str:
+    if text.isprintable():  # one line (line breaks are not printable)
+        return text.strip()[:MAX_MESSAGE]
     for line in text.splitlines():
         if line.strip():
             return line.strip()[:MAX_MESSAGE]
@@ -938,6 +941,11 @@ def _noise(locator: _Locator, path: str, root_name: str) -> frozenset[str]:
     return frozenset(parts | {root_name, "", "pytestmark"})
 
 
+# What the walk keeps per test file: its entries, path, fingerprint, uninformative keywords,
+# suites, the suites joined, file name, and the markers that would put a test in more suites.
+_FileTests = tuple[list[tuple], str, str, frozenset[str], tuple[str, ...], str, str, frozenset[str]]
+
+
 def _build(
     report: ParsedReport,
     *,
@@ -958,13 +966,10 @@ def _build(
     inventory = _Inventory(config, tree)
     counts = {s.name: dict.fromkeys(_SUITE_COUNTS, 0) for s in config.suites}
     root_name = locator.root.rstrip("/").rpartition("/")[2]
-    suite_markers = frozenset(mk for _, marks in matcher.markers for mk in marks)
     prefix = locator.prefix
     failures = _Failures(tree, locator)
     failing: list[tr.TestFailureInput] = []
-    # per test file: its entries, path, fingerprint, uninformative keywords, suites, the suites
-    # joined, file name
-    files: dict[str, tuple[list[tuple], str, str, frozenset[str], tuple[str, ...], str, str]] = {}
+    files: dict[str, _FileTests] = {}
     marked: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []  # suites a marker changed
     nodeids: set[str] = set()
     add = nodeids.add
@@ -972,7 +977,7 @@ def _build(
     entries: list[tuple] = []
     append = entries.append
     path = fp = base = member = ""
-    noise: frozenset[str] = frozenset()
+    noise = markers = frozenset()
     by_path: tuple[str, ...] = ()
     tests = report.tests
     for n, t in enumerate(tests):
@@ -1043,8 +1048,9 @@ def _build(
                     suites,
                     " ".join(suites),
                     file.rpartition("/")[2],
+                    frozenset(m for s, marks in matcher.markers if s not in suites for m in marks),
                 )
-            entries, path, fp, noise, by_path, member, base = info
+            entries, path, fp, noise, by_path, member, base, markers = info
             append = entries.append
         suites, joined = by_path, member
         # pytest lists a test's keywords as: its name, its markers and classes, then its file
@@ -1063,7 +1069,7 @@ def _build(
                 if "pytestmark" in keywords:
                     keywords = [k for k in keywords if k != "pytestmark"]
                 keywords = " ".join(keywords)
-                if suite_markers and not suite_markers.isdisjoint(kws):
+                if markers and not markers.isdisjoint(kws):
                     suites = matcher.of(path, kws)
                     if suites is not by_path:
                         joined = " ".join(suites)
@@ -1091,9 +1097,12 @@ def _build(
                 )
             )
     _check_count(report)
+    by_suites: dict[tuple[str, ...], list[list[tuple]]] = {}
+    for entries, _, _, _, by_path, *_ in files.values():
+        by_suites.setdefault(by_path, []).append(entries)
     tally: Counter[tuple[tuple[str, ...], str]] = Counter()
-    for entries, *_, by_path, _, _ in files.values():
-        for outcome, k in Counter(map(_OUTCOME, entries)).items():
+    for by_path, lists in by_suites.items():
+        for outcome, k in Counter(map(_OUTCOME, chain.from_iterable(lists))).items():
             tally[(by_path, outcome)] += k
     for by_path, suites, outcome in marked:
         tally[(by_path, outcome)] -= 1
