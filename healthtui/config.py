@@ -83,6 +83,8 @@ class RegexRule:
 
 @dataclass(frozen=True)
 class RulesConfig:
+    """The `[rules]` table: what the rules look for, which run, and the file size cap."""
+
     deprecated_modules: tuple[str, ...] = ()
     known_sync: tuple[str, ...] = ()
     sync_registrars: tuple[str, ...] = DEFAULT_SYNC_REGISTRARS
@@ -132,6 +134,8 @@ class Limit:
 
 @dataclass(frozen=True)
 class Config:
+    """A whole configuration (`source`: the file it came from, None for the defaults)."""
+
     source: Path | None = None
     branch: str | None = None
     database: str | None = None

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import atexit
 import errno
-import json
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from healthtui.errors import RepoError
 from healthtui.rules import Evaluation, Finding, RuleEngine
 from healthtui.rules.base import Facts
+from healthtui.rules.engine import SKIPPED
 from healthtui.rules.paths import is_skipped_dir
+from healthtui.rules.regex import findings as regex_findings
+from healthtui.rules.regex import line_hits
+from healthtui.rules.suites import ID as SUITE
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ProcessPoolExecutor
@@ -49,6 +54,7 @@ def _extract_files(items: list[tuple[str, str]], cap: int) -> list[Facts | None]
 
 
 _CHUNK = 1 << 16
+_BINARY_PREFIX = 8000  # git's binary test reads this much (see `regex.binary_prefix`)
 # Never follow a symlink (git lists the link, not its target) nor wait on a FIFO.
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -224,60 +230,214 @@ def work_tree_root(start: Path, *, search_parents: bool = True) -> Path:
     return top
 
 
-# One git thread: this process reads and searches the files git names on the other core(s).
-_GREP = (
-    "-c",
-    "grep.threads=1",
-    "-c",
-    "grep.fullName=false",
-    "grep",
-    "-l",
-    "-z",
-    "-F",
-    "--untracked",
-    "--no-color",
-)
-
-
-class _GitPaths:
-    """The NUL-separated paths a git command prints in `root` (relative to it), yielded while it
-    runs so their files are read as git goes on. `ok` afterwards: git could tell (exit status 0,
-    or 1 for `git grep` finding nothing)."""
+class _GitOutput:
+    """A git command started in `root` whose standard output is read as it runs; `ok`
+    afterwards: git could tell (exit status 0, or 1 for `git grep` finding nothing)."""
 
     def __init__(self, root: Path, *args: str | bytes):
-        self.root, self.args = root, args
         self.ok = False
-
-    def __iter__(self) -> Iterator[str]:
+        self.proc: subprocess.Popen[bytes] | None
         try:
-            proc = subprocess.Popen(
-                ["git", *self.args],
-                cwd=self.root,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(
+                ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
             )
-        except OSError:
+        except (OSError, ValueError):  # no git; a NUL byte in an argument
+            self.proc = None
+
+    def chunks(self) -> Iterator[bytes]:
+        if self.proc is None:
             return
-        assert proc.stdout is not None
-        seen: set[str] = set()
-        rest = b""
-        with proc:
+        assert self.proc.stdout is not None
+        with self.proc as proc:
             while chunk := proc.stdout.read1(1 << 16):
-                *done, rest = (rest + chunk).split(b"\x00")
-                for raw in done:
-                    path = raw.decode("utf-8", "surrogateescape")
-                    if path and path not in seen:
-                        seen.add(path)
-                        yield path
-        self.ok = proc.returncode in (0, 1) and not rest
+                yield chunk
+        self.ok = proc.returncode in (0, 1)
+
+    def read_all(self) -> bytes:
+        return b"".join(self.chunks())
 
 
 def worktree_files(root: Path) -> list[str] | None:
     """The files git sees under `root`: tracked and untracked, without ignored ones (as `check`
     reads them). None outside a git work tree."""
-    listing = _GitPaths(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    paths = list(listing)
-    return paths if listing.ok else None
+    listing = _GitOutput(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    out = listing.read_all()
+    if not listing.ok:
+        return None
+    paths = out.decode("utf-8", "surrogateescape").split("\0")
+    return list(dict.fromkeys(p for p in paths if p))
+
+
+# The needles' lines in the tracked files, as `path NUL number NUL text LF`: binary files as text
+# (the rules decide what is binary), never into submodules, one thread (this process parses the
+# lines and `git ls-files` runs on the other core).
+_GREP_LINES = (
+    "-c",
+    "grep.threads=1",
+    "-c",
+    "grep.fullName=false",
+    "-c",
+    "submodule.recurse=false",
+    "grep",
+    "-n",
+    "-z",
+    "-a",
+    "-F",
+    "--no-color",
+    "--no-column",
+)
+# Tracked and untracked files, each tagged: `H` and `M` (unmerged) ones are read from the work
+# tree by `git grep`; for the others (untracked `?`, skip-worktree `S`, assume-unchanged in lower
+# case) it would read the index or nothing, so this process reads them.
+_TAGGED_FILES = ("ls-files", "-z", "-v", "--cached", "--others", "--exclude-standard")
+_NOT_GREPPED = re.compile(rb"\0(?![HM] )[^\0]+")  # on NUL + the listing: a NUL first is fast
+_MAX_GREPPED_LINES = 8  # lines holding a needle in one file; beyond, the file is read whole
+
+
+def _grep_lines(root: Path, engine: RuleEngine, needles: tuple[bytes, ...]) -> Evaluation | None:
+    """A regex-only scan from `git grep -F` of the rules' needles: only lines holding one are
+    searched, and only files holding one are opened (to tell binary and oversized ones; so
+    `skipped_files` counts the oversized files holding one); files are evaluated as git finishes
+    them. A file with many such lines is read and searched whole instead. None when git cannot
+    tell (not a work tree, an old git)."""
+    if any(b"\0" in n or b"\n" in n for n in needles):
+        return None
+    listing = _GitOutput(root, *_TAGGED_FILES)
+    grep = _GitOutput(root, *_GREP_LINES, *(a for n in needles for a in (b"-e", n)))
+    listed = listing.read_all()  # quick, while git grep starts searching
+    if not listing.ok:
+        return None
+    reread = {e[3:] for e in _NOT_GREPPED.findall(b"\0" + listed)}  # git grep reads no work tree
+    base = os.path.join(os.fspath(root), "")
+    cap = engine.rules.max_file_size
+    kind_of = engine.kind
+    rules = engine.regex
+    tally = RegexTally(engine)
+
+    def finished(name: bytes, hits: dict[str, list[list]]) -> None:
+        if name not in reread:
+            path = name.decode("utf-8", "surrogateescape")
+            if kind_of(path) is not None:
+                tally.update(path, _grepped_facts(base + path, cap, hits))
+
+    seen: set[bytes] = set()
+    name = b""
+    rx: dict[str, list[list]] = {}
+    lines = 0
+    rest = carry = b""
+    try:
+        for chunk in grep.chunks():
+            *records, rest = (rest + chunk).split(b"\n")
+            for record in records:
+                if carry:
+                    record, carry = carry + record, b""
+                parts = record.split(b"\0", 2)
+                if len(parts) < 3:  # a file name holding a newline: the record goes on
+                    carry = record + b"\n"
+                    continue
+                file, number, raw = parts
+                if file != name:
+                    if name:
+                        finished(name, rx)
+                    name, rx, lines = file, {}, 0
+                    if name in seen:  # git prints a file's lines together: not its output
+                        return None
+                    seen.add(name)
+                lines += 1
+                if lines > _MAX_GREPPED_LINES:
+                    reread.add(name)  # C-level search of the whole file beats line by line
+                    continue
+                for rule_id, hit in line_hits(rules, int(number), raw):
+                    rx.setdefault(rule_id, []).append(hit)
+    except ValueError:  # not `git grep -n -z` output after all
+        return None
+    if not grep.ok or rest or carry:
+        return None
+    if name:
+        finished(name, rx)
+    for name in reread:
+        path = name.decode("utf-8", "surrogateescape")
+        kind = kind_of(path)
+        if kind is not None:
+            tally.update(path, _read_and_extract(engine, base + path, kind, cap))
+    return tally.result()
+
+
+class RegexTally:
+    """`engine.evaluator()` for an engine running only regex rules, in one pass over a tree
+    (each path updated once): files stand alone, so each file's findings are made as it comes,
+    without the incremental evaluator's bookkeeping. Same findings and metrics."""
+
+    def __init__(self, engine: RuleEngine):
+        self.engine = engine
+        self.counts = dict.fromkeys((r.id for r in engine.regex), 0)
+        self.files = dict(self.counts)
+        self.skipped = 0
+        self.findings: dict[str, tuple[Finding, ...]] = {}
+
+    @staticmethod
+    def applies(engine: RuleEngine) -> bool:
+        """Whether `engine` runs only regex rules (and maybe `suite`, with no suites to count)."""
+        regex_ids = {r.id for r in engine.regex}
+        others = [r for r in engine.rule_ids if r not in regex_ids]
+        return not engine.parses_python and others in ([], [SUITE])
+
+    def update(self, path: str, facts: Facts | None) -> None:
+        if facts is None:
+            return
+        if facts.get("status") == "skipped":
+            self.skipped += 1
+        rx = facts.get("rx")
+        if not rx:
+            return
+        selected = self.engine.selector.rule_ids(path)
+        found: list[Finding] = []
+        rules = 0
+        for rule in self.engine.regex:
+            hits = rx.get(rule.id)
+            if hits and rule.id in selected:
+                found += regex_findings(rule, path, hits)
+                self.counts[rule.id] += len(hits)
+                self.files[rule.id] += 1
+                rules += 1
+        if found:
+            self.findings[path] = tuple(found if rules == 1 else sorted(found, key=_SITE))
+
+    def result(self) -> Evaluation:
+        metrics = {SKIPPED: float(self.skipped)}
+        for rid in self.engine.rule_ids:
+            if rid in self.counts:
+                metrics[rid] = float(self.counts[rid])
+                metrics[f"{rid}.files"] = float(self.files[rid])
+        return Evaluation(metrics, dict(self.findings), frozenset(self.findings))
+
+
+_SITE = attrgetter("line", "col", "rule", "text", "message", "detail")  # Finding order in a file
+
+
+def _grepped_facts(full: str, cap: int, hits: dict[str, list[list]]) -> Facts | None:
+    """The facts of a file whose hits come from `git grep`: they stand unless the file is binary
+    or over `cap` (the only bytes read are the first 8000); None when it is not a regular file."""
+    try:
+        fd = os.open(full, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in _NOT_A_FILE:
+            return None
+        return {"status": "skipped", "error": f"cannot read: {exc.strerror or exc}"}
+    try:
+        head = os.read(fd, _BINARY_PREFIX)
+        size = os.fstat(fd).st_size if len(head) == _BINARY_PREFIX else len(head)
+    except OSError as exc:
+        if exc.errno in _NOT_A_FILE:
+            return None
+        return {"status": "skipped", "error": f"cannot read: {exc.strerror or exc}"}
+    finally:
+        os.close(fd)
+    if size > cap:
+        return {"status": "skipped"}
+    if hits and b"\0" not in head:
+        return {"status": "ok", "rx": hits}
+    return {"status": "ok"}
 
 
 def scan_worktree(root: Path, engine: RuleEngine) -> Evaluation:
@@ -286,33 +446,26 @@ def scan_worktree(root: Path, engine: RuleEngine) -> Evaluation:
     Inside a git work tree the files are the ones git sees (tracked and untracked, minus ignored
     ones, as `check` reads them); elsewhere every regular file below `root` outside virtualenv,
     cache and build directories. When only regex rules run and each needs some literal text,
-    `git grep -F` picks the files holding one (the bytes prefilter), and only those are read,
-    while git searches on.
+    `git grep -F` finds the lines holding one (the bytes prefilter), and only those are searched
+    (see `_grep_lines`).
     """
     root = Path(root)
     base = os.fspath(root)
     cap = engine.rules.max_file_size
     kind_of = engine.kind
+    regex_only = RegexTally.applies(engine)
     needles = engine.regex_needles()
-    if needles:
-        evaluator = engine.evaluator()
-        patterns = [arg for n in needles for arg in (b"-e", n)]
-        grep = _GitPaths(root, *_GREP, *patterns)
-        for path in grep:
-            kind = kind_of(path)
-            if kind is not None:
-                facts = _read_and_extract(engine, os.path.join(base, path), kind, cap)
-                if facts is not None:
-                    evaluator.update(path, facts)  # regex-only: evaluated at once
-        if grep.ok:
-            return evaluator.result()
+    if needles and regex_only:
+        evaluation = _grep_lines(root, engine, needles)
+        if evaluation is not None:
+            return evaluation
     listed = worktree_files(root)
     entries: Iterable[tuple[str, str]] = (
         walk_worktree(root)
         if listed is None
         else ((path, os.path.join(base, path)) for path in listed)
     )
-    evaluator = engine.evaluator()
+    evaluator = RegexTally(engine) if regex_only else engine.evaluator()
     todo: list[tuple[str, str]] = []
     paths: list[str] = []
     for path, full in entries:
@@ -415,6 +568,8 @@ def format_json(
     under: str | None = None,
 ) -> str:
     """The findings as a JSON list of objects (path, line, col, rule, message, detail, text)."""
+    import json
+
     items = [
         {
             "path": f.path,

@@ -9,10 +9,11 @@ themselves only depend on the bytes.
 
 Speed: a bytes prefilter first: when every match of a pattern must contain some literal text
 (`TODO` in `#\\s*TODO`; one of `TODO`/`FIXME` in `TODO|FIXME`), files whose bytes hold none of
-those literals are never decoded or searched. Then one search over the whole text (MULTILINE) finds
-candidate lines; each candidate line is confirmed with a per-line search, so patterns that would
-match across a newline never count. Patterns whose meaning depends on the start/end of the searched
-string (`\\A`, `\\Z`, lookaround) are searched line by line instead.
+those literals are never decoded or searched (and `line_hits` searches just the lines holding one,
+when `git grep -F` found them). Then one search over the whole text (MULTILINE) finds candidate
+lines; each candidate line is confirmed with a per-line search, so patterns that would match across
+a newline never count. Patterns whose meaning depends on the start/end of the searched string
+(`\\A`, `\\Z`, lookaround) are searched line by line instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 import re._constants as sre
 import re._parser as sre_parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from healthtui.config import RegexRule
@@ -33,6 +35,8 @@ _CONTEXT_SENSITIVE = re.compile(r"\\[AZz]|\(\?<?[=!]")
 
 @dataclass(frozen=True)
 class CompiledRegex:
+    """A regex rule ready to search: its pattern compiled, its required literals (`needles`)."""
+
     id: str
     pattern: str
     include: tuple[str, ...] = ("**/*.py",)
@@ -41,9 +45,11 @@ class CompiledRegex:
     _line: re.Pattern = field(init=False, compare=False, repr=False)
     _text: re.Pattern | None = field(init=False, compare=False, repr=False)
     needles: tuple[bytes, ...] | None = field(init=False, compare=False, repr=False)
+    finding_message: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_line", re.compile(self.pattern))
+        object.__setattr__(self, "finding_message", self.message or f"matches /{self.pattern}/")
         object.__setattr__(self, "needles", required_literals(self.pattern))
         whole = (
             None
@@ -106,6 +112,7 @@ def binary_prefix(data: bytes) -> bool:
 
 
 def regex_hits(data: bytes, rules: tuple[CompiledRegex, ...]) -> dict[str, list[list]]:
+    """{rule id: [[line, col, text]]} of the rules matching some line of a text file's bytes."""
     out: dict[str, list[list]] = {}
     live = [rule for rule in rules if rule.may_match(data)]
     if not live:
@@ -117,6 +124,29 @@ def regex_hits(data: bytes, rules: tuple[CompiledRegex, ...]) -> dict[str, list[
         hits = rule.hits(text)
         if hits:
             out[rule.id] = hits
+    return out
+
+
+def line_hits(rules: tuple[CompiledRegex, ...], line_no: int, raw: bytes) -> list[tuple[str, list]]:
+    """[(rule id, [line, col, text])] of the rules matching one line of a text file, given as its
+    bytes without the newline: what `regex_hits` finds on that line."""
+    out: list[tuple[str, list]] = []
+    line: str | None = None
+    for rule in rules:
+        needles = rule.needles
+        if needles is not None:
+            for needle in needles:
+                if needle in raw:
+                    break
+            else:
+                continue
+        if line is None:
+            line = raw.decode("utf-8", "replace")
+            if line_no == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+        m = rule._line.search(line)
+        if m is not None:
+            out.append((rule.id, [line_no, m.start() + 1, line.strip()[:MAX_TEXT]]))
     return out
 
 
@@ -181,21 +211,47 @@ def _required(items: list, depth: int) -> list[str] | None:
     return best
 
 
+# `*.py` and `**/*.py` match exactly the paths ending in `.py` (`*` spans no '/', `**/` any dirs).
+_NAME_SUFFIX = re.compile(r"(?:\*\*/)?\*(\.[^*?\[\]/\\\s]+)")
+
+
+class _Suffixes:
+    """`compile_globs` for globs that only ask for a file name suffix: a plain `endswith`."""
+
+    __slots__ = ("suffixes",)
+
+    def __init__(self, suffixes: tuple[str, ...]):
+        self.suffixes = suffixes
+
+    def __call__(self, path: str) -> bool:
+        return path.endswith(self.suffixes)
+
+
+def _path_test(globs: tuple[str, ...] | list[str]) -> Callable[[str], bool]:
+    suffixes = [m.group(1) for m in map(_NAME_SUFFIX.fullmatch, globs) if m is not None]
+    return _Suffixes(tuple(suffixes)) if len(suffixes) == len(globs) else compile_globs(globs)
+
+
 class RegexSelector:
     """Which regex rules look at a path (include/exclude globs)."""
 
     def __init__(self, rules: tuple[CompiledRegex, ...]):
         self.rules = rules
-        self._matchers = [(r.id, compile_globs(r.include), compile_globs(r.exclude)) for r in rules]
-        self._any = compile_globs([p for r in rules for p in r.include])
+        self._matchers = [
+            (r.id, _path_test(r.include), _path_test(r.exclude) if r.exclude else None)
+            for r in rules
+        ]
+        self._any = _path_test([p for r in rules for p in r.include])
 
     def any_includes(self, path: str) -> bool:
         return self._any(path)
 
     def rule_ids(self, path: str) -> list[str]:
-        return [rid for rid, inc, exc in self._matchers if inc(path) and not exc(path)]
+        return [
+            rid for rid, inc, exc in self._matchers if inc(path) and (exc is None or not exc(path))
+        ]
 
 
 def findings(rule: CompiledRegex, path: str, hits: list[list]) -> list[Finding]:
-    message = rule.message or f"matches /{rule.pattern}/"
-    return [Finding(path, h[0], h[1], rule.id, h[2], message) for h in hits]
+    message, rid = rule.finding_message, rule.id
+    return [Finding(path, line, col, rid, text, message) for line, col, text in hits]
