@@ -6,8 +6,10 @@ The report is synthetic but shaped like pytest-json-report 1.5 output (keywords,
 full-precision durations, crash/traceback/longrepr on failures, collectors listing every item,
 warnings) over a real git repository holding the test files. Both sides are timed alternately in
 this one run, each after a full `gc.collect()`; ingest pauses the cyclic collector while it
-builds rows, so json.load is also shown with the collector paused. The script prints a markdown
-table (also written to tests/bench/out/ingest.md).
+builds rows, so json.load is also shown with the collector paused. The next commit's run is the
+second ingest into its database: its commit takes the WAL past SQLite's 1,000-page auto-checkpoint,
+so its wall time includes the checkpoint's I/O. The script prints a markdown table (also written
+to tests/bench/out/ingest.md).
 """
 
 from __future__ import annotations
