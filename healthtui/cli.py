@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import cached_property
 from pathlib import Path
 
@@ -229,7 +229,6 @@ def scan(env: Env, path: Path | None, rev: str | None, rule_ids: Sequence[str], 
     it is still read, so names resolve across the project.
     """
     from healthtui.collect import scanning
-    from healthtui.rules import RuleEngine
 
     if path is not None and rev is not None:
         raise click.UsageError("give a PATH or --rev, not both")
@@ -242,11 +241,14 @@ def scan(env: Env, path: Path | None, rev: str | None, rule_ids: Sequence[str], 
         start = env.repo_arg if env.repo_arg is not None else Path.cwd()
         root = scanning.work_tree_root(start, search_parents=env.repo_arg is None)
     config = env.config if env.config_arg is not None or root is None else load_config(root)
-    engine = RuleEngine(config.rules, config.suites, only=tuple(rule_ids) or None)
-    if root is None:
-        evaluation = scanning.scan_revision(env.repo, rev, engine)
-    else:
-        evaluation = scanning.scan_worktree(root, engine)
+    with scanning.start_grep(root, config.rules, rule_ids) or nullcontext() as grep:
+        from healthtui.rules import RuleEngine  # loads every rule, while git greps
+
+        engine = RuleEngine(config.rules, config.suites, only=tuple(rule_ids) or None)
+        if root is None:
+            evaluation = scanning.scan_revision(env.repo, rev, engine)
+        else:
+            evaluation = scanning.scan_worktree(root, engine, grep)
     for note in evaluation.warnings:
         click.echo(f"note: {note}", err=True)
     if fmt == "json":

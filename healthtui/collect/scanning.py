@@ -15,16 +15,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from healthtui.errors import RepoError
-from healthtui.rules import Evaluation, Finding, RuleEngine
-from healthtui.rules.base import Facts
-from healthtui.rules.engine import SKIPPED
+from healthtui.rules.base import Evaluation, Facts, Finding
 from healthtui.rules.paths import is_skipped_dir
 from healthtui.rules.regex import findings as regex_findings
-from healthtui.rules.regex import line_hits
-from healthtui.rules.suites import ID as SUITE
+from healthtui.rules.regex import line_hits, required_literals
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ProcessPoolExecutor
+
+    from healthtui.config import RulesConfig
+    from healthtui.rules.engine import RuleEngine
+
+# The ids `rules.disable` and `--rule` know besides regex rules: `healthtui.rules.engine`'s
+# BUILTIN_RULES and ALIASES (a test keeps them in step), here so that `start_grep` can tell a
+# regex-only config before that module (and every rule with it) is loaded.
+BUILTIN_IDS = frozenset(
+    {
+        "await_misuse",
+        "async_callback",
+        "deprecated_imports",
+        "unregistered_markers",
+        "duplicate_classes",
+        "unparseable_files",
+        "suite",
+    }
+)
+ALIASES = {"suites": "suite", "markers": "unregistered_markers"}
 
 # Below these, extraction runs in-process: starting workers costs more than it saves.
 MIN_PARALLEL_ITEMS = 400
@@ -294,7 +310,58 @@ _NOT_GREPPED = re.compile(rb"\0(?![HM] )[^\0]+")  # on NUL + the listing: a NUL 
 _MAX_GREPPED_LINES = 8  # lines holding a needle in one file; beyond, the file is read whole
 
 
-def _grep_lines(root: Path, engine: RuleEngine, needles: tuple[bytes, ...]) -> Evaluation | None:
+class Grep:
+    """`git grep -F` of a regex-only rule set's needles in a work tree, and the tagged listing
+    that goes with it (see `_grep_lines`), running. Stopped by `close()` unless a scan took it."""
+
+    def __init__(self, root: Path, needles: tuple[bytes, ...]):
+        self.root, self.needles = Path(root), needles
+        self.listing = _GitOutput(root, *_TAGGED_FILES)
+        self.grep = _GitOutput(root, *_GREP_LINES, *(a for n in needles for a in (b"-e", n)))
+
+    def close(self) -> None:
+        for out in (self.listing, self.grep):
+            if out.proc is not None and out.proc.returncode is None:
+                out.proc.kill()
+                out.proc.communicate()
+
+    def __enter__(self) -> Grep:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_grep(root: Path | None, rules: RulesConfig, only: Sequence[str] = ()) -> Grep | None:
+    """Start the `git grep` a work-tree scan of `root` will want, from the config alone, when
+    its rules look regex-only (`only`: the `--rule` ids, else every rule not disabled), so git
+    searches while the rules engine loads; `scan_worktree` takes it if its engine agrees."""
+    if root is None or not rules.regex:
+        return None
+    regex_ids = {r.id for r in rules.regex}
+    if only:
+        wanted = {ALIASES.get(i, i) for i in only}
+        if wanted - regex_ids - {"suite"}:
+            return None
+    else:
+        wanted = regex_ids - set(rules.disable)
+        if BUILTIN_IDS - {ALIASES.get(i, i) for i in rules.disable}:
+            return None
+    needles: list[bytes] = []
+    for rule in rules.regex:
+        if rule.id in wanted:
+            found = required_literals(rule.pattern)
+            if found is None:
+                return None
+            needles += found
+    if not needles or any(b"\0" in n or b"\n" in n for n in needles):
+        return None
+    return Grep(root, tuple(dict.fromkeys(needles)))
+
+
+def _grep_lines(
+    root: Path, engine: RuleEngine, needles: tuple[bytes, ...], started: Grep | None
+) -> Evaluation | None:
     """A regex-only scan from `git grep -F` of the rules' needles: only lines holding one are
     searched, and only files holding one are opened (to tell binary and oversized ones; so
     `skipped_files` counts the oversized files holding one); files are evaluated as git finishes
@@ -302,8 +369,16 @@ def _grep_lines(root: Path, engine: RuleEngine, needles: tuple[bytes, ...]) -> E
     tell (not a work tree, an old git)."""
     if any(b"\0" in n or b"\n" in n for n in needles):
         return None
-    listing = _GitOutput(root, *_TAGGED_FILES)
-    grep = _GitOutput(root, *_GREP_LINES, *(a for n in needles for a in (b"-e", n)))
+    if started is None or started.needles != needles or started.root != Path(root):
+        if started is not None:
+            started.close()
+        started = Grep(root, needles)
+    with started:
+        return _evaluate_grep(root, engine, started)
+
+
+def _evaluate_grep(root: Path, engine: RuleEngine, started: Grep) -> Evaluation | None:
+    listing, grep = started.listing, started.grep
     listed = listing.read_all()  # quick, while git grep starts searching
     if not listing.ok:
         return None
@@ -380,7 +455,7 @@ class RegexTally:
         """Whether `engine` runs only regex rules (and maybe `suite`, with no suites to count)."""
         regex_ids = {r.id for r in engine.regex}
         others = [r for r in engine.rule_ids if r not in regex_ids]
-        return not engine.parses_python and others in ([], [SUITE])
+        return not engine.parses_python and others in ([], ["suite"])
 
     def update(self, path: str, facts: Facts | None) -> None:
         if facts is None:
@@ -404,6 +479,8 @@ class RegexTally:
             self.findings[path] = tuple(found if rules == 1 else sorted(found, key=_SITE))
 
     def result(self) -> Evaluation:
+        from healthtui.rules.engine import SKIPPED
+
         metrics = {SKIPPED: float(self.skipped)}
         for rid in self.engine.rule_ids:
             if rid in self.counts:
@@ -440,14 +517,14 @@ def _grepped_facts(full: str, cap: int, hits: dict[str, list[list]]) -> Facts | 
     return {"status": "ok"}
 
 
-def scan_worktree(root: Path, engine: RuleEngine) -> Evaluation:
+def scan_worktree(root: Path, engine: RuleEngine, started: Grep | None = None) -> Evaluation:
     """Evaluate the rules on the files of a work tree as they are on disk.
 
     Inside a git work tree the files are the ones git sees (tracked and untracked, minus ignored
     ones, as `check` reads them); elsewhere every regular file below `root` outside virtualenv,
     cache and build directories. When only regex rules run and each needs some literal text,
     `git grep -F` finds the lines holding one (the bytes prefilter), and only those are searched
-    (see `_grep_lines`).
+    (see `_grep_lines`); `started` is that search if `start_grep` began it already.
     """
     root = Path(root)
     base = os.fspath(root)
@@ -456,9 +533,11 @@ def scan_worktree(root: Path, engine: RuleEngine) -> Evaluation:
     regex_only = RegexTally.applies(engine)
     needles = engine.regex_needles()
     if needles and regex_only:
-        evaluation = _grep_lines(root, engine, needles)
+        evaluation = _grep_lines(root, engine, needles, started)
         if evaluation is not None:
             return evaluation
+    elif started is not None:
+        started.close()
     listed = worktree_files(root)
     entries: Iterable[tuple[str, str]] = (
         walk_worktree(root)

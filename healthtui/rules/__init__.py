@@ -19,7 +19,21 @@ Use them in `[rules] disable = [...]` and `healthtui scan --rule ID`:
 `skipped_files` (files over `rules.max_file_size`, never read) is always reported.
 """
 
+from typing import TYPE_CHECKING
+
 from healthtui.rules.base import Evaluation, Evaluator, Facts, Finding
-from healthtui.rules.engine import RuleEngine
+
+if TYPE_CHECKING:
+    from healthtui.rules.engine import RuleEngine
 
 __all__ = ["Evaluation", "Evaluator", "Facts", "Finding", "RuleEngine"]
+
+
+def __getattr__(name: str):
+    """`RuleEngine` on first use: importing one rule module (`regex`, `paths`) should not load
+    every rule (`scan` starts `git grep` from the config before the engine is needed)."""
+    if name == "RuleEngine":
+        from healthtui.rules.engine import RuleEngine
+
+        return RuleEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -192,3 +192,56 @@ def test_line_hits_are_regex_hits_line_by_line(lines: list[bytes], final_newline
 )
 def test_suffix_globs_match_like_the_glob_matcher(globs, path):
     assert _path_test(globs)(path) == compile_globs(globs)(path)
+
+
+def test_builtin_ids_are_the_engines():
+    from healthtui.rules import engine
+
+    assert set(engine.BUILTIN_RULES) == scanning.BUILTIN_IDS
+    assert scanning.ALIASES == engine.ALIASES
+
+
+def test_grep_starts_from_the_config_when_the_rules_look_regex_only(messy: Path, monkeypatch):
+    every = RulesConfig(regex=(TODO, FIXME), max_file_size=20_000)
+    regex_only = RulesConfig(
+        regex=(TODO, FIXME), disable=(*scanning.BUILTIN_IDS - {"suite"}, "suites")
+    )
+    assert scanning.start_grep(messy, every) is None  # built-in rules run too
+    assert scanning.start_grep(None, every, ["todo"]) is None  # --rev: nothing to grep
+    assert scanning.start_grep(messy, every, ["todo", "await_misuse"]) is None
+    unliteral = RulesConfig(regex=(RegexRule(id="any", pattern=r"\w+"),))
+    assert scanning.start_grep(messy, unliteral, ["any"]) is None
+    with scanning.start_grep(messy, regex_only) as grep:
+        assert grep is not None and grep.needles == (b"TODO", b"FIXME", b"TODO(")
+    assert grep.grep.proc.returncode is not None  # stopped
+    started = []
+    monkeypatch.setattr(scanning.Grep, "__init__", counted(scanning.Grep.__init__, started))
+    with scanning.start_grep(messy, every, ["todo"]) as grep:
+        assert grep is not None and grep.needles == (b"TODO",)
+        engine = RuleEngine(every, only=["todo"])
+        got = scanning.scan_worktree(messy, engine, grep)
+    assert len(started) == 1  # the scan took the search already running
+    assert got.findings == reference(messy, engine).findings
+
+
+def counted(init, log: list):
+    def wrapper(self, *args):
+        log.append(args)
+        init(self, *args)
+
+    return wrapper
+
+
+def test_a_started_grep_the_engine_does_not_want_is_stopped(messy: Path, monkeypatch):
+    rules = RulesConfig(regex=(TODO, FIXME), max_file_size=20_000)
+    for only, searches in ((["todo", "fixme"], 2), (["unparseable_files"], 1)):
+        started: list = []
+        monkeypatch.setattr(scanning.Grep, "__init__", counted(scanning.Grep.__init__, started))
+        grep = scanning.start_grep(messy, rules, ["todo"])
+        assert grep is not None
+        engine = RuleEngine(rules, only=only)
+        got = scanning.scan_worktree(messy, engine, grep)
+        assert grep.grep.proc.returncode is not None and grep.listing.proc.returncode is not None
+        assert len(started) == searches  # a search for the engine's own needles, if any
+        assert got.findings == reference(messy, engine).findings
+        monkeypatch.undo()
