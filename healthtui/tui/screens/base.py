@@ -205,33 +205,14 @@ def set_columns(table: RowTable, columns: Sequence[tuple[Any, ...]]) -> None:
         table.add_column(c.label, key=c.key, width=c.width, justify=c.justify)
 
 
-FIRST_ROWS = 50  # rows added before the first paint; the rest follow right after it
 Row = tuple[Any, Any]  # (key, cells or a function making them)
 
 
 def fill(table: RowTable, rows: list[Row], selected: Any = None, fallback: int = 0) -> None:
     """Add `rows` to an emptied `table` and put the cursor back on `selected` (else on row
-    `fallback`). A table paints only after all its rows are in, and each row costs: so only the
-    rows up to the cursor and a screenful more go in now, the rest after the next refresh."""
-    keys = [key for key, _ in rows]
-    at = keys.index(selected) if selected is not None and selected in keys else fallback
-    now = max(FIRST_ROWS, at + FIRST_ROWS)
-    token = object()
-    table._healthtui_fill = token  # type: ignore[attr-defined]
-
-    def add(chunk: list[Row]) -> None:
-        for key, cells in chunk:
-            table.add_row(*(cells() if callable(cells) else cells), key=key)
-
-    add(rows[:now])
+    `fallback`). Cells given as functions are made when their row is first drawn."""
+    table.add_rows(rows)
     restore_cursor(table, selected, fallback)
-    if len(rows) > now:
-
-        def rest() -> None:
-            if getattr(table, "_healthtui_fill", None) is token and table.is_mounted:
-                add(rows[now:])
-
-        table.call_after_refresh(rest)
 
 
 def keep_cursor(table: RowTable) -> Any:

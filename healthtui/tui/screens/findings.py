@@ -7,7 +7,7 @@ from collections.abc import Hashable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container
 from textual.content import Content
 from textual.widgets import Static
 
@@ -47,17 +47,16 @@ class FindingsScreen(DataScreen[data.FindingsData]):
         self.grouping = "file"
         self._sites: list[store.FindingRow] = []
         self._group_rows: dict[str, list[store.FindingRow]] = {}
+        self._sites_of: tuple[object, object] = (None, None)  # the group the sites are of
 
     def compose(self) -> ComposeResult:
         yield Static(id="findings-title", classes="screen-title")
         yield Static(id="rules-line", classes="meta")
-        with Horizontal(id="findings-body"):
-            with Vertical(id="groups-pane"):
-                yield Static(id="groups-title", classes="section-title")
-                yield Table(id="groups")
-            with Vertical(id="sites-pane"):
-                yield Static(id="sites-title", classes="section-title")
-                yield Table(id="sites", zebra_stripes=False)
+        with Container(id="findings-body"):  # a grid: the two titles, then the two tables
+            yield Static(id="groups-title", classes="section-title")
+            yield Static(id="sites-title", classes="section-title")
+            yield Table(id="groups")
+            yield Table(id="sites", zebra_stripes=False)
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -161,6 +160,7 @@ class FindingsScreen(DataScreen[data.FindingsData]):
 
     def _fill_sites(self, select_path: str | None = None) -> None:
         key = keep_cursor(self.query_one("#groups", Table))
+        self._sites_of = (key, self._group_rows)
         rows = self._group_rows.get(str(key), []) if key is not None else []
         sites = self.query_one("#sites", Table)
         selected = keep_cursor(sites)
@@ -196,7 +196,10 @@ class FindingsScreen(DataScreen[data.FindingsData]):
         )
 
     def on_row_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
-        if event.data_table.id == "groups":
+        if event.data_table.id != "groups":
+            return
+        shown_key, shown_rows = self._sites_of
+        if event.row_key.value != shown_key or shown_rows is not self._group_rows:
             self._fill_sites()
 
     def on_row_table_row_selected(self, event: Table.RowSelected) -> None:

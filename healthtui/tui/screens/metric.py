@@ -251,14 +251,14 @@ class MetricScreen(DataScreen[data.MetricData]):
         table = self.query_one("#changes", Table)
         width = table.ordered_columns[3].width
         for sha, c in found.items():
-            if sha in table.rows:
+            if sha in table.rows and table.row_made(sha):  # rows made later read _commits
                 table.update_cell(sha, "author", plain(shorten(c.author_name, FIXED[2])))
                 table.update_cell(sha, "subject", plain(shorten(c.subject, width)))
                 date = Text(commit_time(c.committed_at, c.committer_offset))
                 table.update_cell(sha, "date", date)
 
     def loaded(self, metric: data.MetricData) -> None:
-        self._prefetch_commit()
+        self.call_after_refresh(self._prefetch_commit)
 
     def _prefetch_commit(self) -> None:
         """Read the selected commit in the background: Enter most likely opens it next."""

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rich.console import RenderableType
 from rich.text import Text
 from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from healthtui.tui.downsample import min_max
@@ -106,15 +106,15 @@ class TrendChart(PlotextPlot):
     class _Ready(Message):
         """A drawing finished in the worker thread (posted from there)."""
 
-        def __init__(self, key: tuple[object, ...], text: Text) -> None:
+        def __init__(self, key: tuple[object, ...], lines: list[Strip]) -> None:
             super().__init__()
             self.key = key
-            self.text = text
+            self.lines = lines
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.spec: ChartSpec | None = None  # None until the screen has read what to draw
-        self._drawn: tuple[object, RenderableType] | None = None
+        self._drawn: tuple[object, list[Strip]] | None = None
         self._drawing: object = None
         self._lock = threading.Lock()
 
@@ -129,16 +129,19 @@ class TrendChart(PlotextPlot):
     def _key(self) -> tuple[object, ...]:
         return (self.size, self.spec, self.app.theme)
 
-    def render(self) -> RenderableType:
-        """The drawing for the current key when ready; until then the previous one (or nothing),
-        and a worker draws the new one."""
+    def render_line(self, y: int) -> Strip:
+        """A line of the drawing for the current key when ready; until then of the previous one
+        (or blank), while a worker draws the new one. Lines come ready-made from the worker."""
         key = self._key()
-        if self._drawn is not None and self._drawn[0] == key:
-            return self._drawn[1]
-        if self.spec is not None and self.size.area and self._drawing != key:
-            self._drawing = key
-            self.call_after_refresh(self._start, key)
-        return self._drawn[1] if self._drawn is not None else ""
+        drawn = self._drawn
+        if (drawn is None or drawn[0] != key) and self.spec is not None and self.size.area:
+            if self._drawing != key:
+                self._drawing = key
+                self.call_after_refresh(self._start, key)
+        width = self.size.width
+        if drawn is None or y >= len(drawn[1]):
+            return Strip.blank(width, self.rich_style)
+        return drawn[1][y].crop_extend(0, width, self.rich_style)
 
     def _start(self, key: tuple[object, ...]) -> None:
         """Draw in a worker once the screen around the chart is painted."""
@@ -149,12 +152,14 @@ class TrendChart(PlotextPlot):
             self.refresh()
 
     def _job(self, key: tuple[object, ...]) -> Callable[[], None]:
-        """A function drawing the figure for `key` off the event loop (theme colours and the
-        plotext theme are looked up here, on the loop)."""
+        """A function drawing the figure for `key` off the event loop, down to the lines of
+        segments the screen shows (theme colours and the plotext theme are looked up here, on
+        the loop)."""
         spec, size = self.spec, self.size
         assert spec is not None
         colors = {name: self._rgb(name) for name in _colors_of(spec)}
         theme = self._get_plotext_theme_name(self.app.theme)
+        console = self.app.console
 
         def draw() -> None:
             with self._lock:
@@ -165,14 +170,18 @@ class TrendChart(PlotextPlot):
                 plt.plotsize(size.width, size.height)
                 plt._set_size(size.width, size.height)
                 plt.theme(theme)
-                text = Text.from_ansi(plt.build())
-            self.post_message(self._Ready(key, text))
+                text = Text.from_ansi(plt.build(), end="")
+            lines = [
+                Strip(line.render(console), line.cell_len)
+                for line in text.split("\n", allow_blank=True)
+            ]
+            self.post_message(self._Ready(key, lines))
 
         return draw
 
     def on_trend_chart__ready(self, message: _Ready) -> None:
         message.stop()
-        self._drawn = (message.key, message.text)
+        self._drawn = (message.key, message.lines)
         if self._drawing == message.key:
             self._drawing = None
         self.refresh()

@@ -9,7 +9,7 @@ DataTable API the dashboard uses (the same method names, and `RowHighlighted`, `
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -188,6 +188,30 @@ class RowTable(ScrollView, can_focus=True):
         self._changed()
         return Key(row_key)
 
+    def add_rows(
+        self, rows: Iterable[tuple[Any, Iterable[Any] | Callable[[], Iterable[Any]]]]
+    ) -> None:
+        """Add (key, cells) rows at once (one size update and refresh for all of them). Cells
+        may come as a function making them: called when the row is first drawn or read, so a
+        long table costs only the rows anyone looks at."""
+        for row_key, cells in rows:
+            if row_key in self._index:
+                raise ValueError(f"duplicate row key {row_key!r}")
+            self._index[row_key] = len(self._rows)
+            self._rows.append(cells if callable(cells) else list(cells))
+            self._keys.append(row_key)
+        self._changed()
+
+    def row_made(self, key: Any) -> bool:
+        """Whether the row's cells exist yet (rows added as functions are made when drawn)."""
+        return not callable(self._rows[self._index[getattr(key, "value", key)]])
+
+    def _cells(self, row: int) -> list[Any]:
+        cells = self._rows[row]
+        if callable(cells):
+            cells = self._rows[row] = list(cells())
+        return cells
+
     def clear(self, columns: bool = False) -> RowTable:
         self._rows.clear()
         self._keys.clear()
@@ -200,10 +224,10 @@ class RowTable(ScrollView, can_focus=True):
         return self
 
     def get_row(self, key: Any) -> list[Any]:
-        return list(self._rows[self._index[getattr(key, "value", key)]])
+        return list(self._cells(self._index[getattr(key, "value", key)]))
 
     def get_row_at(self, index: int) -> list[Any]:
-        return list(self._rows[index])
+        return list(self._cells(index))
 
     def get_row_index(self, key: Any) -> int:
         return self._index[getattr(key, "value", key)]
@@ -219,7 +243,7 @@ class RowTable(ScrollView, can_focus=True):
         wanted = getattr(column_key, "value", column_key)
         for i, column in enumerate(self.ordered_columns):
             if column.key.value == wanted:
-                self._rows[row][i] = value
+                self._cells(row)[i] = value
                 self._lines = {k: v for k, v in self._lines.items() if k[0] != row}
                 self.refresh()
                 return
@@ -323,7 +347,7 @@ class RowTable(ScrollView, can_focus=True):
         key = (row, width, int(self.scroll_x), style, over)
         line = self._lines.get(key)
         if line is None:
-            line = self._strip(self._text(self._rows[row]), style, width, over)
+            line = self._strip(self._text(self._cells(row)), style, width, over)
             self._lines[key] = line
         return line
 
