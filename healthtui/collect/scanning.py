@@ -512,7 +512,7 @@ def _grepped_facts(full: str, cap: int, hits: dict[str, list[list]]) -> Facts | 
         os.close(fd)
     if size > cap:
         return {"status": "skipped"}
-    if hits and b"\0" not in head:
+    if hits and head.find(b"\0") < 0:
         return {"status": "ok", "rx": hits}
     return {"status": "ok"}
 

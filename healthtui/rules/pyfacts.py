@@ -276,7 +276,7 @@ def _str_list(node: ast.AST | None) -> list[str] | None:
 def hot_lines(data: bytes, needles: Iterable[bytes]) -> list[int] | None:
     """Sorted numbers of the lines holding any of `needles`, or None when line numbers cannot be
     told from bytes (a lone '\\r' ends a line for Python)."""
-    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+    if data.find(b"\r") >= 0 and data.count(b"\r") != data.count(b"\r\n"):
         return None
     offsets: list[int] = []
     for needle in needles:
@@ -486,12 +486,17 @@ class PyExtractor:
         self.warns = 0
         self.data = data
         self.aliases: set[str] = set()  # `from atexit import register as reg`: reg
-        self.want_awaits = opts.await_misuse and b"await" in data
-        self.want_marks = opts.markers and b"mark" in data
-        self.want_registers = opts.markers and b"addinivalue_line" in data
-        self.want_warns = opts.deprecated_imports and b"DeprecationWarning" in data
-        self.want_callbacks = opts.async_callback and any(r in data for r in opts._registrar_bytes)
-        self.returns = any(n in data for n in _AWAITABLE_BYTES)
+        # `bytes.find`, not `in`: `in` first tries its operand as an int, raising and clearing
+        # a TypeError per test.
+        find = data.find
+        self.want_awaits = opts.await_misuse and find(b"await") >= 0
+        self.want_marks = opts.markers and find(b"mark") >= 0
+        self.want_registers = opts.markers and find(b"addinivalue_line") >= 0
+        self.want_warns = opts.deprecated_imports and find(b"DeprecationWarning") >= 0
+        self.want_callbacks = opts.async_callback and any(
+            find(r) >= 0 for r in opts._registrar_bytes
+        )
+        self.returns = any(find(n) >= 0 for n in _AWAITABLE_BYTES)
         self.want_exprs = (
             self.want_awaits
             or self.want_marks

@@ -67,7 +67,7 @@ class CompiledRegex:
         needles = self.needles
         if needles is None:
             return True
-        return any(n in data for n in needles)
+        return any(data.find(n) >= 0 for n in needles)  # `in` on bytes raises inside first
 
     def hits(self, text: str) -> list[list]:
         """[[line, col, text]] of the lines of `text` that match."""
@@ -136,7 +136,7 @@ def line_hits(rules: tuple[CompiledRegex, ...], line_no: int, raw: bytes) -> lis
         needles = rule.needles
         if needles is not None:
             for needle in needles:
-                if needle in raw:
+                if raw.find(needle) >= 0:
                     break
             else:
                 continue
