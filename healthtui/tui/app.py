@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shlex
 import subprocess
@@ -27,8 +28,6 @@ from healthtui.tui.messages import (
     SnapshotsChanged,
 )
 from healthtui.tui.providers import COMMAND_PROVIDERS
-from healthtui.tui.screens.commit import CommitScreen
-from healthtui.tui.screens.findings import FindingsScreen
 from healthtui.tui.screens.first_run import FirstRunScreen
 from healthtui.tui.screens.overview import OverviewScreen
 
@@ -77,6 +76,7 @@ class HealthApp(App[None]):
         self.repository: store.RepositoryInfo | None = None
         self._cache: dict[Hashable, tuple[int, Any]] = {}
         self._watcher: Any = None
+        self._frozen = False
         self.theme = theme
         if repo_label:
             self.sub_title = repo_label
@@ -123,7 +123,7 @@ class HealthApp(App[None]):
     async def _prefetch(self, rule: str | None) -> None:
         generation = self.generation
         try:
-            await asyncio.to_thread(_import_chart_screens)
+            await asyncio.to_thread(_import_screens)
             for metric in m.HEADLINE:
                 key = ("metric", metric)
                 if self.cached(key, generation) is None:
@@ -146,6 +146,14 @@ class HealthApp(App[None]):
                 self.remember(key, generation, found)
         except Exception:  # the screens themselves report read errors when opened
             return
+        if not self._frozen:
+            # Alive after the first prefetch: the app, the overview and the reads just cached
+            # (a year of points), which live as long as the app or are freed by reference
+            # counting. A full garbage collection walking them would stop the UI for tens of
+            # milliseconds, so collections skip them. Once: later, popped screens could be
+            # garbage not yet collected.
+            self._frozen = True
+            gc.freeze()
 
     def prefetch_read(self, key: Hashable, read: Callable[[], Any]) -> None:
         """Read `key`'s data in the background unless it is cached: what a screen's likely next
@@ -210,11 +218,15 @@ class HealthApp(App[None]):
         self.push_screen(MetricScreen(metric))
 
     def open_commit(self, sha: str) -> None:
+        from healthtui.tui.screens.commit import CommitScreen
+
         if isinstance(self.screen, CommitScreen) and self.screen.sha == sha:
             return
         self.push_screen(CommitScreen(sha))
 
     def open_findings(self, rule: str | None = None, path: str | None = None) -> None:
+        from healthtui.tui.screens.findings import FindingsScreen
+
         self.push_screen(FindingsScreen(rule=rule, path=path))
 
     def open_tests(self) -> None:
@@ -269,7 +281,7 @@ class HealthApp(App[None]):
         if action == "tests":
             return type(screen).__name__ != "TestsScreen"  # not imported until first shown
         if action == "findings":
-            return not isinstance(screen, FindingsScreen)
+            return type(screen).__name__ != "FindingsScreen"
         return True
 
     # The editor
@@ -305,9 +317,11 @@ class HealthApp(App[None]):
             self.notify(f"The editor exited with status {outcome}", severity="warning")
 
 
-def _import_chart_screens() -> None:
-    """Import the screens that draw charts (plotext) and help (markdown) ahead of their first use;
-    they stay out of the start-up path."""
+def _import_screens() -> None:
+    """Import the screens the overview leads to (charts need plotext, help needs markdown) ahead
+    of their first use; they stay out of the start-up path."""
+    import healthtui.tui.screens.commit
+    import healthtui.tui.screens.findings
     import healthtui.tui.screens.help
     import healthtui.tui.screens.metric
     import healthtui.tui.screens.tests  # noqa: F401

@@ -488,12 +488,18 @@ def load_tests(engine: Any, config: Config) -> TestsData:
         )
 
 
-def read_pass_rates(engine: Any, suite: str) -> dict[str, Any]:
-    """The suite's pass rate over time, raw and without flaky tests (`TestsData` fields)."""
+def read_pass_rates(engine: Any, suite: str, raw: MetricData | None = None) -> dict[str, Any]:
+    """The suite's pass rate over time, raw and without flaky tests (`TestsData` fields). `raw`:
+    the pass-rate metric as read for its own screen, when it was (then only the other is read)."""
     with store.read_session(engine) as s:
-        raw = store.metric_series(s, metric=m.suite_metric(suite))
+        raw_points = raw.points if raw else store.metric_series(s, metric=m.suite_metric(suite))
         excl = store.metric_series(s, metric=m.suite_metric(suite, "pass_rate_excl_flaky"))
-    return {"pass_rate": raw, "pass_rate_excl_flaky": excl, "rate_xy": (xy(raw), xy(excl))}
+    raw_xy = (raw.times, raw.values) if raw else xy(raw_points)
+    return {
+        "pass_rate": raw_points,
+        "pass_rate_excl_flaky": excl,
+        "rate_xy": (raw_xy, xy(excl)),
+    }
 
 
 def count_tests(engine: Any, suite: str) -> dict[str, Any]:

@@ -46,6 +46,8 @@ EVENTS: list[tuple[str, str, float]] = []
 def _instrument() -> None:
     """Record when a data screen becomes visible, when its first rows are shown (Tests) and
     when everything it shows is on screen, charts drawn (`DataScreen.completed`)."""
+    import healthtui.tui.screens.commit
+    import healthtui.tui.screens.findings
     import healthtui.tui.screens.metric
     import healthtui.tui.screens.tests  # noqa: F401  (imported after first paint by the app)
 

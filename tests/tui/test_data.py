@@ -198,6 +198,8 @@ def test_tests_data_from_runs_written_through_the_store(history, history_engine)
         tuple(float(p.at) for p in series),
         tuple(p.value for p in series),
     )
+    pass_rate = data.load_metric(history_engine, Config(), m.GOLDEN_PATH_PASS_RATE)
+    assert data.read_pass_rates(history_engine, partial.suite, pass_rate) == rates
     full = data.complete_tests(history_engine, partial)
     assert full.complete and full.summary is not None
     assert full.pass_rate == series and full.rate_xy == rates["rate_xy"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from textual.widgets import Digits
@@ -425,3 +426,70 @@ async def test_a_noisy_metric_reads_the_remaining_subjects_after_the_first_paint
             assert len(subjects) == SHOWN_MOVES and "…" not in subjects
     finally:
         engine.dispose()
+
+
+def chart_text(chart: TrendChart) -> str:
+    return "\n".join(chart.render_line(y).text for y in range(chart.size.height))
+
+
+def chart_styles(chart: TrendChart) -> set[str]:
+    return {
+        str(segment.style)
+        for y in range(chart.size.height)
+        for segment in chart.render_line(y)._segments
+    }
+
+
+async def test_charts_draw_off_the_event_loop_and_the_screen_completes_with_them(
+    history, history_engine, make_app
+):
+    app = make_app(history_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_metric(m.AWAIT_MISUSE)
+        await settle(pilot)
+        screen = app.screen
+        chart = screen.query_one(TrendChart)
+        assert chart.current and screen.complete and screen._completed
+        drawn = chart_text(chart)
+        assert "▲" in drawn or "▼" in drawn  # the biggest jumps, marked
+
+        await pilot.press("w")  # a new spec: the old drawing stays until the new one is in
+        assert chart.spec.marks != () and chart_text(chart).strip()
+        await settle(pilot)
+        assert chart.current and chart_text(chart) != drawn
+
+        dark = chart_styles(chart)
+        app.theme = LIGHT_THEME  # a theme change draws it again, in the new colours
+        await settle(pilot)
+        assert chart.current and chart_styles(chart) != dark
+
+
+async def test_reads_ahead_show_the_next_screen_with_its_first_paint(
+    history, history_engine, make_app
+):
+    app = make_app(history_engine, prefetch=True)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            rule = app.screen.context_rule()
+            assert app.cached(("findings", rule, None), app.generation) is not None
+            assert app.cached(data.TESTS_KEY, app.generation).complete
+            assert gc.get_freeze_count() > 0  # what the prefetch left alive is out of the GC's way
+
+            await pilot.press("1")
+            await settle(pilot)
+            sha = app.screen.selected_sha()
+            assert app.cached(("commit", sha), app.generation) is not None
+            await pilot.press("enter")  # the commit was read ahead: on screen without a read
+            commit = app.screen
+            assert isinstance(commit, CommitScreen) and commit.data.commit.sha == sha
+            assert not any(w.group == "load" for w in app.workers)
+            await settle(pilot)
+            await pilot.press("escape", "down")
+            await pilot.pause(0.5)  # the cursor rests on another commit: it is read ahead too
+            await settle(pilot)
+            moved = app.screen.selected_sha()
+            assert moved != sha and app.cached(("commit", moved), app.generation) is not None
+    finally:
+        gc.unfreeze()

@@ -89,3 +89,44 @@ async def test_clicks_select_rows_and_headers():
         assert app.events[-1] == ("header", "count")
         table.clear()
         assert table.row_count == 0 and line(table, 1).strip() == ""
+
+
+class LazyApp(App[None]):
+    """A table of 1,000 rows given as functions, recording which rows were made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield RowTable(id="t")
+
+    def on_mount(self) -> None:
+        table = self.query_one(RowTable)
+        table.add_column("Name", key="name", width=8)
+
+        def cells(i: int) -> list[str]:
+            self.made.append(i)
+            return [f"row{i}"]
+
+        table.add_rows((f"k{i}", lambda i=i: cells(i)) for i in range(1000))
+        table.focus()
+
+
+async def test_rows_given_as_functions_are_made_when_drawn_or_read():
+    app = LazyApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(RowTable)
+        assert table.row_count == 1000
+        assert sorted(set(app.made)) == list(range(table.size.height - 1))  # those on screen
+        assert table.row_made("k0") and not table.row_made("k999")
+        assert table.get_row("k999") == ["row999"] and table.row_made("k999")
+        await pilot.press("end")
+        await pilot.pause()
+        assert line(table, table.size.height - 1).startswith(" row999")
+        assert len(set(app.made)) < 40
+        table.update_cell("k500", "name", "changed")
+        assert table.get_row_at(500) == ["changed"]
+        with pytest.raises(ValueError):
+            table.add_rows([("k1", ["again"])])

@@ -180,6 +180,7 @@ class TestsScreen(DataScreen[data.TestsData]):
         self.tab = TAB_LIST[0].id
         self._rows: tuple[Any, ...] = ()
         self._cursor: dict[str, Any] = {}  # the selected row of each tab, kept across switches
+        self._history_waits = False  # a history to read once the screen's own reads are done
 
     def compose(self) -> ComposeResult:
         yield Static(id="tests-title", classes="screen-title")
@@ -206,28 +207,35 @@ class TestsScreen(DataScreen[data.TestsData]):
         return data.load_tests(self.health.engine, self.health.config)
 
     def loaded(self, tests: data.TestsData) -> None:
-        """Read what the quick read left out: the pass rates (for the chart) and the counts over
-        all runs (summary, clusters, flaky tests), each shown as soon as it is in."""
+        if not tests.complete:
+            self.run_worker(partial(self._read_rest, tests), group="rest", exclusive=True)
+
+    async def _read_rest(self, tests: data.TestsData) -> None:
+        """Read what the quick read left out, one part after the other, each shown when it is
+        in: the pass rates first (the chart then draws while the counts are read), then the
+        counts over all runs (summary, clusters, flaky tests)."""
+        generation = self.health.generation
         engine = self.health.engine
+        parts: list[Callable[[], dict[str, Any]]] = []
         if not tests.rates_read:
-            job = partial(data.read_pass_rates, engine, tests.suite)
-            self.run_worker(partial(self._read_part, job), group="rates", exclusive=True)
+            raw = self.health.cached(("metric", m.suite_metric(tests.suite)), generation)
+            parts.append(partial(data.read_pass_rates, engine, tests.suite, raw))
         if not tests.counted:
             if tests.available:
-                job = partial(data.count_tests, engine, tests.suite)
+                parts.append(partial(data.count_tests, engine, tests.suite))
             else:
-                job = partial(dict, counted=True)
-            self.run_worker(partial(self._read_part, job), group="counts", exclusive=True)
+                parts.append(partial(dict, counted=True))
+        for job in parts:
+            try:
+                fields = await asyncio.to_thread(job)
+            except Exception as exc:
+                self.report_error(exc)
+                return
+            if generation != self.health.generation or self.data is None:
+                return
+            self._merge(fields, generation)
 
-    async def _read_part(self, job: Callable[[], dict[str, Any]]) -> None:
-        generation = self.health.generation
-        try:
-            fields = await asyncio.to_thread(job)
-        except Exception as exc:
-            self.report_error(exc)
-            return
-        if generation != self.health.generation or self.data is None:
-            return
+    def _merge(self, fields: dict[str, Any], generation: int) -> None:
         tests = replace(self.data, **fields)
         self.health.remember(self.KEY, generation, tests)
         self.data = tests
@@ -237,6 +245,9 @@ class TestsScreen(DataScreen[data.TestsData]):
                 self._chart(tests)
             else:
                 self.show(tests)
+        if tests.complete and self._history_waits:
+            self._history_waits = False
+            self._start_history(self.history_of)
         self.call_after_refresh(self.check_complete)
 
     def show(self, tests: data.TestsData) -> None:
@@ -383,9 +394,14 @@ class TestsScreen(DataScreen[data.TestsData]):
             self.history_of = nodeid
             self.call_after_refresh(self._start_history, nodeid)
 
-    def _start_history(self, nodeid: str) -> None:
-        if nodeid == self.history_of and self.is_mounted:
-            self.run_worker(partial(self._load_history, nodeid), group="history", exclusive=True)
+    def _start_history(self, nodeid: str | None) -> None:
+        """Read a test's history, after the rest of the screen is read."""
+        if nodeid is None or nodeid != self.history_of or not self.is_mounted:
+            return
+        if self.data is not None and not self.data.complete:
+            self._history_waits = True
+            return
+        self.run_worker(partial(self._load_history, nodeid), group="history", exclusive=True)
 
     async def _load_history(self, nodeid: str) -> None:
         rows = await asyncio.to_thread(data.load_test_history, self.health.engine, nodeid)
