@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import importlib.util
+import re
 import sys
 import tempfile
 import threading
@@ -19,6 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from rich.cells import cell_len
 
 import store
 from healthtui import metrics as m
@@ -117,7 +121,37 @@ def render_svg(
             await go(pilot)
             return app.export_screenshot(title=title)
 
-    return _run_coroutine(run)
+    return keep_leading_spaces(_run_coroutine(run))
+
+
+_TEXT = re.compile(
+    r'<text ([^>]*?)x="([0-9.]+)" ([^>]*?)textLength="([0-9.]+)"([^>]*)>((?:&#160;)+)([^<]*)</text>'
+)
+_NBSP = "&#160;"
+
+
+def keep_leading_spaces(svg: str) -> str:
+    """Move the spaces a run of text starts with into its position. Some SVG renderers (librsvg,
+    so image viewers and converters) drop them, which glued a label to the value before it
+    (`branchmain`, a `–` onto the number in the column before it)."""
+
+    def fix(match: re.Match[str]) -> str:
+        before, x, middle, length, after, spaces, rest = match.groups()
+        n = len(spaces) // len(_NBSP)
+        if not rest.replace(_NBSP, ""):
+            return ""  # only spaces: the background is drawn by rects
+        cells = n + cell_len(html.unescape(rest))
+        width = float(length) / cells * n
+        return (
+            f'<text {before}x="{_num(float(x) + width)}" {middle}'
+            f'textLength="{_num(float(length) - width)}"{after}>{rest}</text>'
+        )
+
+    return _TEXT.sub(fix, svg)
+
+
+def _num(value: float) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _run_coroutine(factory: Callable[[], Any]) -> Any:
