@@ -246,19 +246,30 @@ def work_tree_root(start: Path, *, search_parents: bool = True) -> Path:
     return top
 
 
+_PIPE_SIZE = 1 << 20  # Linux's default limit for unprivileged processes
+
+
 class _GitOutput:
     """A git command started in `root` whose standard output is read as it runs; `ok`
     afterwards: git could tell (exit status 0, or 1 for `git grep` finding nothing)."""
 
     def __init__(self, root: Path, *args: str | bytes):
         self.ok = False
-        self.proc: subprocess.Popen[bytes] | None
-        try:
-            self.proc = subprocess.Popen(
-                ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-            )
-        except (OSError, ValueError):  # no git; a NUL byte in an argument
-            self.proc = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        for pipesize in (_PIPE_SIZE, -1):  # a big pipe: git runs on while this process is busy
+            try:
+                self.proc = subprocess.Popen(
+                    ["git", *args],
+                    cwd=root,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    pipesize=pipesize,
+                )
+                return
+            except ValueError:  # a NUL byte in an argument
+                return
+            except OSError:  # no git, or no pipe that big
+                continue
 
     def chunks(self) -> Iterator[bytes]:
         if self.proc is None:
@@ -387,18 +398,34 @@ def _evaluate_grep(root: Path, engine: RuleEngine, started: Grep) -> Evaluation 
     cap = engine.rules.max_file_size
     kind_of = engine.kind
     rules = engine.regex
+    one_rule = rules[0] if len(rules) == 1 else None
     tally = RegexTally(engine)
 
-    def finished(name: bytes, hits: dict[str, list[list]]) -> None:
-        if name not in reread:
-            path = name.decode("utf-8", "surrogateescape")
-            if kind_of(path) is not None:
-                tally.update(path, _grepped_facts(base + path, cap, hits))
+    def finished(name: bytes, lines: list[tuple[bytes, bytes]]) -> None:
+        if len(lines) > _MAX_GREPPED_LINES:
+            reread.add(name)  # a C-level search of the whole file beats line by line
+            return
+        if name in reread:
+            return
+        path = name.decode("utf-8", "surrogateescape")
+        if kind_of(path) is None:
+            return
+        state = _file_state(base + path, cap)
+        if state is not _TEXT:
+            tally.update(path, state)
+        elif one_rule is not None:  # each line holds one of its needles: no need to look
+            found = [h for n, raw in lines if (h := one_rule.line_hit(int(n), raw)) is not None]
+            tally.add(path, {one_rule.id: found} if found else {})
+        else:
+            hits: dict[str, list[list]] = {}
+            for number, raw in lines:
+                for rule_id, hit in line_hits(rules, int(number), raw):
+                    hits.setdefault(rule_id, []).append(hit)
+            tally.add(path, hits)
 
     seen: set[bytes] = set()
     name = b""
-    rx: dict[str, list[list]] = {}
-    lines = 0
+    lines: list[tuple[bytes, bytes]] = []
     rest = carry = b""
     try:
         for chunk in grep.chunks():
@@ -410,26 +437,20 @@ def _evaluate_grep(root: Path, engine: RuleEngine, started: Grep) -> Evaluation 
                 if len(parts) < 3:  # a file name holding a newline: the record goes on
                     carry = record + b"\n"
                     continue
-                file, number, raw = parts
-                if file != name:
+                if parts[0] != name:
                     if name:
-                        finished(name, rx)
-                    name, rx, lines = file, {}, 0
+                        finished(name, lines)
+                    name, lines = parts[0], []
                     if name in seen:  # git prints a file's lines together: not its output
                         return None
                     seen.add(name)
-                lines += 1
-                if lines > _MAX_GREPPED_LINES:
-                    reread.add(name)  # C-level search of the whole file beats line by line
-                    continue
-                for rule_id, hit in line_hits(rules, int(number), raw):
-                    rx.setdefault(rule_id, []).append(hit)
+                lines.append((parts[1], parts[2]))
+        if name:
+            finished(name, lines)
     except ValueError:  # not `git grep -n -z` output after all
         return None
     if not grep.ok or rest or carry:
         return None
-    if name:
-        finished(name, rx)
     for name in reread:
         path = name.decode("utf-8", "surrogateescape")
         kind = kind_of(path)
@@ -463,6 +484,11 @@ class RegexTally:
         if facts.get("status") == "skipped":
             self.skipped += 1
         rx = facts.get("rx")
+        if rx:
+            self.add(path, rx)
+
+    def add(self, path: str, rx: dict[str, list[list]]) -> None:
+        """The regex hits ({rule id: [[line, col, text]]}) of a file neither skipped nor gone."""
         if not rx:
             return
         selected = self.engine.selector.rule_ids(path)
@@ -492,9 +518,13 @@ class RegexTally:
 _SITE = attrgetter("line", "col", "rule", "text", "message", "detail")  # Finding order in a file
 
 
-def _grepped_facts(full: str, cap: int, hits: dict[str, list[list]]) -> Facts | None:
-    """The facts of a file whose hits come from `git grep`: they stand unless the file is binary
-    or over `cap` (the only bytes read are the first 8000); None when it is not a regular file."""
+_TEXT: Facts = {"status": "ok"}  # `_file_state`: a text file within the size cap
+
+
+def _file_state(full: str, cap: int) -> Facts | None:
+    """`_TEXT` for a text file within `cap` (whose hits `git grep` found), else its facts (over the
+    cap, unreadable, or binary: no hits); None when it is not a regular file. Only the first 8000
+    bytes are read."""
     try:
         fd = os.open(full, _OPEN_FLAGS)
     except OSError as exc:
@@ -512,9 +542,7 @@ def _grepped_facts(full: str, cap: int, hits: dict[str, list[list]]) -> Facts | 
         os.close(fd)
     if size > cap:
         return {"status": "skipped"}
-    if hits and head.find(b"\0") < 0:
-        return {"status": "ok", "rx": hits}
-    return {"status": "ok"}
+    return _TEXT if head.find(b"\0") < 0 else {"status": "ok"}
 
 
 def scan_worktree(root: Path, engine: RuleEngine, started: Grep | None = None) -> Evaluation:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import re._constants as sre
 import re._parser as sre_parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from healthtui.config import RegexRule
@@ -68,6 +68,15 @@ class CompiledRegex:
         if needles is None:
             return True
         return any(data.find(n) >= 0 for n in needles)  # `in` on bytes raises inside first
+
+    def line_hit(self, line_no: int, raw: bytes) -> list | None:
+        """[line, col, text] when line `line_no` of a text file, given as its bytes without the
+        newline, matches (see `line_hits`)."""
+        line = raw.decode("utf-8", "replace")
+        if line_no == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        m = self._line.search(line)
+        return None if m is None else [line_no, m.start() + 1, line.strip()[:MAX_TEXT]]
 
     def hits(self, text: str) -> list[list]:
         """[[line, col, text]] of the lines of `text` that match."""
@@ -131,7 +140,6 @@ def line_hits(rules: tuple[CompiledRegex, ...], line_no: int, raw: bytes) -> lis
     """[(rule id, [line, col, text])] of the rules matching one line of a text file, given as its
     bytes without the newline: what `regex_hits` finds on that line."""
     out: list[tuple[str, list]] = []
-    line: str | None = None
     for rule in rules:
         needles = rule.needles
         if needles is not None:
@@ -140,13 +148,9 @@ def line_hits(rules: tuple[CompiledRegex, ...], line_no: int, raw: bytes) -> lis
                     break
             else:
                 continue
-        if line is None:
-            line = raw.decode("utf-8", "replace")
-            if line_no == 1 and line.startswith("\ufeff"):
-                line = line[1:]
-        m = rule._line.search(line)
-        if m is not None:
-            out.append((rule.id, [line_no, m.start() + 1, line.strip()[:MAX_TEXT]]))
+        hit = rule.line_hit(line_no, raw)
+        if hit is not None:
+            out.append((rule.id, hit))
     return out
 
 
@@ -242,11 +246,23 @@ class RegexSelector:
             for r in rules
         ]
         self._any = _path_test([p for r in rules for p in r.include])
+        # The usual case, one rule (or all alike) selected by suffixes alone: no calls per path.
+        self._suffixes: tuple[str, ...] | None = None
+        self._ids = tuple(r.id for r in rules)
+        if isinstance(self._any, _Suffixes) and all(
+            not r.exclude and tuple(r.include) == tuple(rules[0].include) for r in rules
+        ):
+            self._suffixes = self._any.suffixes
 
     def any_includes(self, path: str) -> bool:
+        if self._suffixes is not None:
+            return path.endswith(self._suffixes)
         return self._any(path)
 
-    def rule_ids(self, path: str) -> list[str]:
+    def rule_ids(self, path: str) -> Sequence[str]:
+        """The ids of the rules that look at `path`, in rule order."""
+        if self._suffixes is not None:
+            return self._ids if path.endswith(self._suffixes) else ()
         return [
             rid for rid, inc, exc in self._matchers if inc(path) and (exc is None or not exc(path))
         ]
