@@ -10,7 +10,6 @@ import os
 import shlex
 import sys
 import time
-import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import cached_property
@@ -545,6 +544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except HealthError as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         click.echo(f"healthtui: error: {exc}", err=True)
         return exc.exit_code
@@ -558,6 +559,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if isinstance(exc, StoreLayerError):
             if verbose:
+                import traceback
+
                 traceback.print_exc()
             click.echo(f"healthtui: error: {exc}", err=True)
             return 2
