@@ -30,6 +30,7 @@ from healthtui.tui.messages import (
 from healthtui.tui.providers import COMMAND_PROVIDERS
 from healthtui.tui.screens.first_run import FirstRunScreen
 from healthtui.tui.screens.overview import OverviewScreen
+from healthtui.tui.widgets.drawings import Drawings
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
@@ -77,6 +78,7 @@ class HealthApp(App[None]):
         self._cache: dict[Hashable, tuple[int, Any]] = {}
         self._watcher: Any = None
         self._frozen = False
+        self.drawings = Drawings()
         self.theme = theme
         if repo_label:
             self.sub_title = repo_label

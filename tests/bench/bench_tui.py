@@ -144,6 +144,7 @@ async def _measure(db: Path, now: float, repeat: int) -> dict[str, list[float]]:
                 prefetched = dict(app._cache)
                 for mode in ("read on open", "prefetched"):
                     app._cache.clear()
+                    app.drawings.clear()  # each pass a first visit: no chart drawn before
                     app.prefetch = mode == "prefetched"
                     if mode == "prefetched":
                         app._cache.update(prefetched)

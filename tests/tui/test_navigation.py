@@ -493,3 +493,26 @@ async def test_reads_ahead_show_the_next_screen_with_its_first_paint(
             assert moved != sha and app.cached(("commit", moved), app.generation) is not None
     finally:
         gc.unfreeze()
+
+
+async def test_a_chart_shown_again_is_on_screen_with_the_first_frame(
+    history, history_engine, make_app
+):
+    app = make_app(history_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_metric(m.AWAIT_MISUSE)
+        await settle(pilot)
+        first = app.screen.query_one(TrendChart)
+        drawn = chart_text(first)
+        assert first.draws == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_metric(m.AWAIT_MISUSE)
+        await settle(pilot)
+        chart = app.screen.query_one(TrendChart)
+        assert chart is not first and chart.current and chart_text(chart) == drawn
+        assert chart.draws == 0  # taken from the app's drawings, not drawn again
+        await pilot.press("w")
+        await settle(pilot)
+        assert chart.draws == 1

@@ -17,6 +17,7 @@ from textual_plotext import PlotextPlot
 
 from healthtui.tui.downsample import min_max
 from healthtui.tui.text import clean
+from healthtui.tui.widgets.drawings import drawings_of
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class TrendChart(PlotextPlot):
         self._drawn: tuple[object, list[Strip]] | None = None
         self._drawing: object = None
         self._lock = threading.Lock()
+        self.draws = 0  # drawings made by plotext (not taken from the app's drawings)
 
     @property
     def current(self) -> bool:
@@ -135,7 +137,11 @@ class TrendChart(PlotextPlot):
         key = self._key()
         drawn = self._drawn
         if (drawn is None or drawn[0] != key) and self.spec is not None and self.size.area:
-            if self._drawing != key:
+            kept = drawings_of(self.app).get(key)
+            if kept is not None:  # drawn before (a screen opened again): no need to wait
+                drawn = self._drawn = (key, kept)
+                self.call_after_refresh(self.post_message, self.Drawn())
+            elif self._drawing != key:
                 self._drawing = key
                 self.call_after_refresh(self._start, key)
         width = self.size.width
@@ -182,6 +188,8 @@ class TrendChart(PlotextPlot):
     def on_trend_chart__ready(self, message: _Ready) -> None:
         message.stop()
         self._drawn = (message.key, message.lines)
+        self.draws += 1
+        drawings_of(self.app).put(message.key, message.lines)
         if self._drawing == message.key:
             self._drawing = None
         self.refresh()
