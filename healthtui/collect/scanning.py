@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import marshal
 import os
 import re
 import subprocess
@@ -57,16 +58,29 @@ def _init_worker(engine: RuleEngine) -> None:
     _worker_engine = engine
 
 
-def _extract_items(items: list[tuple[str, bytes]]) -> list[Facts]:
-    engine = _worker_engine
-    assert engine is not None
-    return [engine.extract(kind, data) for kind, data in items]
+def _packed(facts: list) -> bytes | list:
+    """Facts on their way back from a worker: marshalled (plain data, several times quicker to
+    load than a pickle), or as they are if some value is not plain data."""
+    try:
+        return marshal.dumps(facts)
+    except ValueError:
+        return facts
 
 
-def _extract_files(items: list[tuple[str, str]], cap: int) -> list[Facts | None]:
+def _unpacked(part: bytes | list) -> list:
+    return marshal.loads(part) if isinstance(part, bytes) else part
+
+
+def _extract_items(items: list[tuple[str, bytes]]) -> bytes | list:
     engine = _worker_engine
     assert engine is not None
-    return [_read_and_extract(engine, full, kind, cap) for full, kind in items]
+    return _packed([engine.extract(kind, data) for kind, data in items])
+
+
+def _extract_files(items: list[tuple[str, str]], cap: int) -> bytes | list:
+    engine = _worker_engine
+    assert engine is not None
+    return _packed([_read_and_extract(engine, full, kind, cap) for full, kind in items])
 
 
 _CHUNK = 1 << 16
@@ -187,7 +201,7 @@ def extract_many(engine: RuleEngine, items: Sequence[tuple[str, bytes]]) -> list
     chunks = _chunks(list(items), workers() * CHUNKS_PER_WORKER)
     out: list[Facts] = []
     for part in pool.map(_extract_items, chunks):
-        out.extend(part)
+        out.extend(_unpacked(part))
     return out
 
 
@@ -584,8 +598,8 @@ def scan_worktree(root: Path, engine: RuleEngine, started: Grep | None = None) -
         pool = _executor(engine)
         chunks = _chunks(todo, workers() * CHUNKS_PER_WORKER)
         done = 0
-        for facts_list in pool.map(_extract_files, chunks, [cap] * len(chunks)):
-            for facts in facts_list:
+        for part in pool.map(_extract_files, chunks, [cap] * len(chunks)):
+            for facts in _unpacked(part):
                 if facts is not None:
                     evaluator.update(paths[done], facts)
                 done += 1
