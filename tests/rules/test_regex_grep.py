@@ -245,3 +245,20 @@ def test_a_started_grep_the_engine_does_not_want_is_stopped(messy: Path, monkeyp
         assert len(started) == searches  # a search for the engine's own needles, if any
         assert got.findings == reference(messy, engine).findings
         monkeypatch.undo()
+
+
+def test_findings_made_quickly_are_still_frozen_ordered_dataclasses():
+    import dataclasses
+    import pickle
+
+    from healthtui.rules.base import Finding
+
+    f = Finding("a.py", 3, 1, "todo", "# TODO", message="m")
+    assert f == Finding(path="a.py", line=3, col=1, rule="todo", text="# TODO", message="m")
+    assert hash(f) == hash(dataclasses.replace(f))
+    assert (f.detail, pickle.loads(pickle.dumps(f))) == ("", f)
+    assert sorted([Finding("a.py", 4, 1, "r", ""), f, Finding("a.py", 3, 1, "a", "")])[1] is f
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.line = 4  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Finding("a.py", 3)  # type: ignore[call-arg]
