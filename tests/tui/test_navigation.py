@@ -516,3 +516,25 @@ async def test_a_chart_shown_again_is_on_screen_with_the_first_frame(
         await pilot.press("w")
         await settle(pilot)
         assert chart.draws == 1
+
+
+async def test_a_terminal_resize_lays_the_screen_out_again(history, history_engine, make_app):
+    app = make_app(history_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_metric(m.AWAIT_MISUSE)
+        await settle(pilot)
+        screen = app.screen
+        chart = screen.query_one(TrendChart)
+        table = screen.query_one("#changes")
+        wide = (chart.size.width, table.ordered_columns[3].width)
+        await pilot.resize_terminal(90, 30)
+        await settle(pilot)
+        assert screen.size.width == 90 and chart.size.width < wide[0]
+        assert table.ordered_columns[3].width < wide[1]  # the subject column gave way
+        assert chart.current and chart_text(chart).strip()
+        await pilot.press("escape")
+        await settle(pilot)
+        overview = app.screen
+        assert isinstance(overview, OverviewScreen) and overview.size.width == 90
+        assert overview.query_one("#metrics").size.width <= 90

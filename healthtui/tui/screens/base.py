@@ -7,6 +7,7 @@ from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.screen import Screen
 
 from healthtui.tui.messages import SnapshotsChanged
@@ -150,12 +151,22 @@ class DataScreen(Screen[None], Generic[T]):
         ):
             self.reload()
 
+    def _screen_resized(self, size: Size) -> None:
+        """Textual lays a pushed screen out as it resumes and again when the screen's first
+        Resize arrives, at the same size: the second layout (and a full repaint) is skipped."""
+        if size != self._compositor.size or not self._compositor.layers:
+            super()._screen_resized(size)
+
     def _theme_changed(self, _theme: object) -> None:
         if self.data is not None and self.is_mounted:
             self.show(self.data)
 
     def on_resize(self) -> None:
-        if self.data is not None and self.size != self._shown_size:
+        self.call_after_refresh(self._fit)  # once the widgets have their new sizes
+
+    def _fit(self) -> None:
+        """Show the data again at a new size (table columns are sized to the table)."""
+        if self.data is not None and self.is_mounted and self.size != self._shown_size:
             self._shown_size = self.size
             self.show(self.data)
 
