@@ -254,9 +254,8 @@ class MetricData:
     def since(self, start: float | None) -> tuple[tuple[store.Point, ...], tuple[Move, ...]]:
         if start is None:
             return self.points, self.moves
-        return self.points[self.start_of(start) :], self.moves[
-            bisect_left(self.move_times, start) :
-        ]
+        first_move = bisect_left(self.move_times, start)
+        return self.points[self.start_of(start) :], self.moves[first_move:]
 
 
 def moves_of(points: tuple[store.Point, ...]) -> list[tuple[store.Point, float | None]]:

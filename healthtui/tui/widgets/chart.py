@@ -98,7 +98,8 @@ class TrendChart(PlotextPlot):
     """Draws a `ChartSpec`; redraws on resize and theme change.
 
     plotext takes tens of milliseconds for a chart, so it draws in a worker thread: a new screen
-    paints at once (with the previous drawing, or an empty frame) and the chart follows.
+    paints at once (with the previous drawing, or an empty frame) and the chart follows. A chart
+    drawn before at the same spec, size and theme comes from the app's `drawings` at once.
     """
 
     class Drawn(Message):
