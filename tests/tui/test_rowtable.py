@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 
@@ -130,3 +131,28 @@ async def test_rows_given_as_functions_are_made_when_drawn_or_read():
         assert table.get_row_at(500) == ["changed"]
         with pytest.raises(ValueError):
             table.add_rows([("k1", ["again"])])
+
+
+async def test_rows_drawn_directly_match_rows_drawn_through_rich_text():
+    app = TableApp(0)
+    async with app.run_test(size=(60, 12)):
+        table = app.query_one(RowTable)
+        base, cursor = Style(bgcolor="#202020"), Style(bgcolor="blue", bold=True)
+        spanned = Text("ab")
+        spanned.stylize("red", 0, 1)
+        rows = [
+            ["plain", "7"],
+            [Text("styled", style="green"), Text("42", style="red", justify="right")],
+            [Text("far too long to fit", style="bold"), Text("123456789", justify="right")],
+            [Text("", style="green"), Text("", style="red")],  # empty styled cells still split
+            ["宽字符的名字", Text("表", justify="right")],
+            [Text("x", style="green"), Text("y", style="green")],
+            [spanned, "z"],  # spans of its own: the long way
+            [Text("", end=""), ""],
+        ]
+        for cells in rows:
+            for over in (None, cursor):
+                direct = table._row_strip(cells, base, 30, over)
+                through_text = table._strip(table._text(cells), base, 30, over)
+                assert list(direct) == list(through_text), cells
+        assert table._segments([spanned, "z"]) is None

@@ -7,7 +7,6 @@ from collections.abc import Hashable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container
 from textual.content import Content
 from textual.widgets import Static
 
@@ -50,13 +49,13 @@ class FindingsScreen(DataScreen[data.FindingsData]):
         self._sites_of: tuple[object, object] = (None, None)  # the group the sites are of
 
     def compose(self) -> ComposeResult:
+        # the screen is a grid (no containers to draw): the titles, then two panes side by side
         yield Static(id="findings-title", classes="screen-title")
         yield Static(id="rules-line", classes="meta")
-        with Container(id="findings-body"):  # a grid: the two titles, then the two tables
-            yield Static(id="groups-title", classes="section-title")
-            yield Static(id="sites-title", classes="section-title")
-            yield Table(id="groups")
-            yield Table(id="sites", zebra_stripes=False)
+        yield Static(id="groups-title", classes="section-title")
+        yield Static(id="sites-title", classes="section-title")
+        yield Table(id="groups")
+        yield Table(id="sites", zebra_stripes=False)
         yield KeyBar()
 
     def on_mount(self) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
+from rich.style import Style
 from rich.text import Text
 from textual.color import Color
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
@@ -48,6 +49,14 @@ class ChartSpec:
     by_commit: bool = False
     commit_labels: tuple[str, ...] = ()  # x label of each index when by_commit
     empty: str = "no data"
+
+    def __hash__(self) -> int:
+        """Hashed once: a spec carries a whole series, and drawings are looked up by it."""
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
 
 def _colors_of(spec: ChartSpec) -> set[str]:
@@ -120,6 +129,7 @@ class TrendChart(PlotextPlot):
         self._drawing: object = None
         self._lock = threading.Lock()
         self.draws = 0  # drawings made by plotext (not taken from the app's drawings)
+        self._paint: tuple[Style, tuple[object, ...]] | None = None
 
     @property
     def current(self) -> bool:
@@ -132,10 +142,19 @@ class TrendChart(PlotextPlot):
     def _key(self) -> tuple[object, ...]:
         return (self.size, self.spec, self.app.theme)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Look the style and the key up once per paint, not once per line (a style lookup walks
+        the DOM, a key compares a whole series)."""
+        self._paint = (self.rich_style, self._key())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
     def render_line(self, y: int) -> Strip:
         """A line of the drawing for the current key when ready; until then of the previous one
         (or blank), while a worker draws the new one. Lines come ready-made from the worker."""
-        key = self._key()
+        style, key = self._paint or (self.rich_style, self._key())
         drawn = self._drawn
         if (drawn is None or drawn[0] != key) and self.spec is not None and self.size.area:
             kept = drawings_of(self.app).get(key)
@@ -147,8 +166,8 @@ class TrendChart(PlotextPlot):
                 self.call_after_refresh(self._start, key)
         width = self.size.width
         if drawn is None or y >= len(drawn[1]):
-            return Strip.blank(width, self.rich_style)
-        return drawn[1][y].crop_extend(0, width, self.rich_style)
+            return Strip.blank(width, style)
+        return drawn[1][y].crop_extend(0, width, style)
 
     def _start(self, key: tuple[object, ...]) -> None:
         """Draw in a worker once the screen around the chart is painted."""

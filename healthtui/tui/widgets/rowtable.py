@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -300,10 +301,67 @@ class RowTable(ScrollView, can_focus=True):
 
     def _strip(self, text: Text, style: Style, width: int, over: Style | None = None) -> Strip:
         """`text` on `style`; `over` (the cursor) wins over the cells' own colours."""
-        segments = list(text.render(self.app.console))
-        strip = Strip(Segment.apply_style(segments, style, over), text.cell_len)
+        return self._finish(list(text.render(self.app.console)), text.cell_len, style, width, over)
+
+    def _finish(
+        self, segments: list[Segment], length: int, style: Style, width: int, over: Style | None
+    ) -> Strip:
+        strip = Strip(Segment.apply_style(segments, style, over), length)
         fill = style + over if over is not None else style
         return strip.crop_extend(int(self.scroll_x), int(self.scroll_x) + width, fill)
+
+    def _row_strip(
+        self, cells: list[Any], style: Style, width: int, over: Style | None = None
+    ) -> Strip:
+        """A row as `_strip(_text(cells))` draws it, the same segments made directly for cells
+        of one style each (a row in a third of the time); other rows take the long way."""
+        segments = self._segments(cells)
+        if segments is None:
+            return self._strip(self._text(cells), style, width, over)
+        return self._finish(segments, self._row_width(), style, width, over)
+
+    def _row_width(self) -> int:
+        return sum(c.width + 2 * self.cell_padding for c in self.columns.values())
+
+    def _segments(self, cells: list[Any]) -> list[Segment] | None:
+        """What `Text.render` gives for the row's line: unstyled text in runs between styled
+        cells, each styled cell (even an empty one) a run of its own. None when a cell has
+        spans of its own."""
+        console = self.app.console
+        pad = " " * self.cell_padding
+        runs: list[Segment] = []
+        plain: list[str] = []
+        styled = False
+        for column, cell in zip(self.ordered_columns, cells, strict=False):
+            if isinstance(cell, Text):
+                if cell.spans:
+                    return None
+                text, cell_style, justify = cell.plain, cell.style, cell.justify
+            else:
+                text, cell_style, justify = str(cell), "", None
+            width = column.width
+            size = cell_len(text)
+            if size > width:
+                text = set_cell_size(text, width - 1) + "…"
+                size = cell_len(text)
+            gap = " " * (width - size)
+            before, after = (pad + gap, pad) if justify == "right" else (pad, gap + pad)
+            if not cell_style:
+                plain += (before, text, after)
+                continue
+            styled = True
+            plain.append(before)
+            if "".join(plain):
+                runs.append(Segment("".join(plain), Style.null()))
+            plain = [after]
+            if text:
+                runs.append(Segment(text, console.get_style(cell_style, default=Style.null())))
+        rest = "".join(plain)
+        if not styled:
+            return [Segment(rest)]
+        if rest:
+            runs.append(Segment(rest, Style.null()))
+        return runs
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Look up the styles once per paint, not once per line (each lookup walks the DOM)."""
@@ -347,7 +405,7 @@ class RowTable(ScrollView, can_focus=True):
         key = (row, width, int(self.scroll_x), style, over)
         line = self._lines.get(key)
         if line is None:
-            line = self._strip(self._text(self._cells(row)), style, width, over)
+            line = self._row_strip(self._cells(row), style, width, over)
             self._lines[key] = line
         return line
 
