@@ -1,6 +1,7 @@
 """TUI benchmark: first paint and screen switches on a year of hourly snapshots and 1,000 test runs.
 
-Run on demand: `python tests/bench/bench_tui.py [--hours 8760] [--runs 1000] [--repeat 5]`.
+Run on demand: `python tests/bench/bench_tui.py [--hours 8760] [--runs 1000] [--repeat 5]
+[--year-only]`.
 The database is built through the store's own write functions (every metric at every hourly
 commit, 1,000 pytest runs of ~230 tests each) and cached under tests/bench/out/ for the next run
 (`--rebuild` after the store's tables change).
