@@ -31,7 +31,8 @@ class DataScreen(Screen[None], Generic[T]):
 
     A screen switch paints first and reads after: with data read before (cached per database
     generation under `cache_key()`, or prefetched) the first frame shows it, otherwise the read
-    starts once the empty screen is on the terminal, so it never slows that frame down. It
+    starts once the empty screen is on the terminal, so it never slows that frame down (the
+    screen the app starts with reads at once: there is no screen before it to keep showing). It
     reloads when it becomes current after the database changed, or at once when the app says
     new snapshots arrived; `show` must keep the user's selection.
     """
@@ -138,6 +139,8 @@ class DataScreen(Screen[None], Generic[T]):
         self.requested_generation = generation
         if cached is not None:  # read before (or prefetched): on screen with the first paint
             self._present(cached, generation)
+        elif len(self.app.screen_stack) <= 1:  # the app starting: nothing on screen to keep
+            self.reload()
         else:
             self.reading(True)
             self.call_after_refresh(self._read_after_first_frame, generation)
