@@ -21,6 +21,7 @@ from healthtui.collect.scanning import scan_revision
 from healthtui.config import Config, RegexRule, RulesConfig
 from healthtui.demo.builder import RepoBuilder
 from healthtui.rules import RuleEngine
+from healthtui.rules.engine import BUILTIN_RULES
 from tests.dbdump import dump
 
 CONFIG = Config(
@@ -352,15 +353,7 @@ def test_overlapping_collects_never_double_count(history, tmp_path: Path):
 
 REGEX_ONLY = Config(
     rules=RulesConfig(
-        disable=(
-            "await_misuse",
-            "async_callback",
-            "deprecated_imports",
-            "unregistered_markers",
-            "duplicate_classes",
-            "unparseable_files",
-            "suites",
-        ),
+        disable=tuple(BUILTIN_RULES),
         max_file_size=400,
         regex=(
             RegexRule(id="todo", pattern=r"#\s*TODO"),
