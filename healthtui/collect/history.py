@@ -277,20 +277,15 @@ class _Walker:
                 update[path] = (kind, blob)
         self._apply(update)
 
-    def prefetch(self, stream: Sequence[tuple[str, list]], visited: set[str]) -> None:
-        """Get the facts of every blob the walk over `stream` will apply, in a few big batches
-        (one `cat-file` stream, bigger extraction batches) instead of a round trip per commit."""
+    def prefetch(self, visits: Sequence[tuple[str, dict[str, str | None]]]) -> None:
+        """Get the facts of every blob `visits` will apply, in a few big batches (one `cat-file`
+        stream, bigger extraction batches) instead of a round trip per commit."""
         wanted: list[tuple[str, str]] = []
-        pending: dict[str, str | None] = {}
-        for sha, changes in stream:
-            for ch in changes:
-                pending[ch.path] = ch.blob
-            if sha in visited:
-                for path, blob in pending.items():
-                    kind = self.rules.kind(path) if blob is not None else None
-                    if kind is not None:
-                        wanted.append((kind, blob))
-                pending = {}
+        for _sha, changed in visits:
+            for path, blob in changed.items():
+                kind = self.rules.kind(path) if blob is not None else None
+                if kind is not None:
+                    wanted.append((kind, blob))
         self.facts.get(wanted)
 
     def _apply(self, update: dict[str, tuple[str, str] | None]) -> None:
@@ -317,6 +312,22 @@ class _Walker:
 
     def current(self) -> list[Finding]:
         return [f for path in sorted(self.known) for f in self.known[path]]
+
+
+def _visits(
+    stream: Iterable[tuple[str, list]], visited: set[str]
+) -> list[tuple[str, dict[str, str | None]]]:
+    """(sha, path -> blob or None) for each visited commit of a `line_changes` stream: the changes
+    of the commits since the previous visit, the latest per path."""
+    out: list[tuple[str, dict[str, str | None]]] = []
+    pending: dict[str, str | None] = {}
+    for sha, changes in stream:
+        for ch in changes:
+            pending[ch.path] = ch.blob
+        if sha in visited:
+            out.append((sha, pending))
+            pending = {}
+    return out
 
 
 def _begin(
@@ -379,11 +390,11 @@ def _walk(
         else None
     )
     base = _begin(walker, db, rules, walk[0], fresh_start=walk[0].sha in write)
-    stream = changes_job.result() if changes_job is not None else []
-    walker.prefetch(stream, {c.sha for c in walk})
+    by_sha = {c.sha: c for c in walk}
+    visits = _visits(changes_job.result(), set(by_sha)) if changes_job is not None else []
+    walker.prefetch(visits)
     done = 0
     total = len(write)
-    pending: dict[str, str | None] = {}
     prev: CommitInfo | None = None
 
     def visit(c: CommitInfo) -> None:
@@ -409,15 +420,10 @@ def _walk(
                 progress(done, total)
         prev = c
 
-    by_sha = {c.sha: c for c in walk}
     visit(walk[0])
-    for sha, changes in stream:
-        for ch in changes:
-            pending[ch.path] = ch.blob
-        if sha in by_sha:
-            walker.advance(pending)
-            pending = {}
-            visit(by_sha[sha])
+    for sha, changed in visits:
+        walker.advance(changed)
+        visit(by_sha[sha])
     if write_current and (base is None or len(walk) > CHECKPOINT_EVERY):
         _save_checkpoint(db, walker, rules, walk[-1].sha)
     return done, base
@@ -520,7 +526,7 @@ def backfill(
 def _backfill(repo, db, config, rev, since, until, every, daily, progress, rules) -> CollectResult:
     started = time.monotonic()
     rules = rules or RuleEngine(config.rules, config.suites)
-    _rid, line, ids, dropped, notes = _prepare(repo, db, config, rev)
+    rid, line, ids, dropped, notes = _prepare(repo, db, config, rev)
     selected = select_commits(line, since=since, until=until, every=every, daily=daily)
     with db.read() as con:
         fresh = collector.snapshotted_shas(con, kind="code", ruleset=rules.key)
@@ -537,7 +543,7 @@ def _backfill(repo, db, config, rev, since, until, every, daily, progress, rules
         write_current=write_current,
         progress=progress,
     )
-    _finish(db, repo, line)
+    _finish(db, rid, line)
     return CollectResult(
         written=n,
         already=len(selected) - n,
@@ -568,7 +574,7 @@ def collect_commits(
 def _collect(repo, db, config, rev, progress, rules) -> CollectResult:
     started = time.monotonic()
     rules = rules or RuleEngine(config.rules, config.suites)
-    _rid, line, ids, dropped, notes = _prepare(repo, db, config, rev)
+    rid, line, ids, dropped, notes = _prepare(repo, db, config, rev)
     with db.read() as con:
         fresh = collector.snapshotted_shas(con, kind="code", ruleset=rules.key)
         tracked = collector.tracked_shas(con, kind="code")
@@ -592,7 +598,7 @@ def _collect(repo, db, config, rev, progress, rules) -> CollectResult:
         write_current=bool(walk),
         progress=progress,
     )
-    _finish(db, repo, line)
+    _finish(db, rid, line)
     return CollectResult(
         written=n,
         already=len(selected) - n,
@@ -605,14 +611,10 @@ def _collect(repo, db, config, rev, progress, rules) -> CollectResult:
     )
 
 
-def _finish(db: Database, repo: GitRepo, line: Sequence[CommitInfo]) -> None:
+def _finish(db: Database, repository_id: int, line: Sequence[CommitInfo]) -> None:
     with db.write() as con:
-        info = collector.repository_info(con)
-        rid = collector.ensure_repository(
-            con, root=str(repo.root), name=repo.name, branch=info.branch if info else None
-        )
         collector.touch_collect(
-            con, repository_id=rid, head=line[-1].sha if line else None, at=time.time()
+            con, repository_id=repository_id, head=line[-1].sha if line else None, at=time.time()
         )
 
 
