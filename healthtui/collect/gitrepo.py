@@ -305,11 +305,12 @@ class GitRepo:
         """Paths of the files in `rev`'s tree that hold any of `needles` (exact bytes, as
         `git grep -F` finds them); None when git cannot say."""
         sha = self.resolve(rev)
-        args = [arg for n in needles for arg in (b"-e", n)]
-        cmd = ["git", f"--git-dir={self.git_dir}", "grep", "-l", "-z", "-F", "--no-color"]
+        patterns = [arg for n in needles for arg in (b"-e", n)]
         try:
-            proc = subprocess.run([*cmd, *args, sha, "--"], capture_output=True, check=False)
-        except OSError:
+            proc = _run(
+                ["grep", "-l", "-z", "-F", "--no-color", *patterns, sha, "--"], cwd=self.root
+            )
+        except RepoError:  # git could not be run
             return None
         if proc.returncode == 1:
             return set()
@@ -379,7 +380,7 @@ def find_repo_root(start: Path | None = None) -> Path | None:
         return None
 
 
-def _run(args: Iterable[str], *, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+def _run(args: Iterable[str | bytes], *, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
     except OSError as exc:
