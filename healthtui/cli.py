@@ -114,19 +114,16 @@ def _config_from_tree(repo) -> Config:
 @contextmanager
 def collector_lock(db_path: Path, what: str) -> Iterator[None]:
     """One writer at a time per database: a second backfill/collect is told and stops."""
-    from filelock import FileLock, Timeout
+    from healthtui.locking import Busy, acquire
 
-    lock = FileLock(str(db_path) + ".lock", timeout=0)
     try:
-        lock.acquire()
-    except Timeout:
+        lock = acquire(str(db_path) + ".lock")
+    except Busy:
         raise BusyError(f"another healthtui backfill or collect is running on {db_path}") from None
     except OSError as exc:
         raise StoreError(f"{db_path}: cannot take the lock: {exc.strerror or exc}") from None
-    try:
+    with lock:
         yield
-    finally:
-        lock.release()
 
 
 class Progress:

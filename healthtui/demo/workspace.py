@@ -79,24 +79,21 @@ def _remove_ours(path: Path) -> None:
 @contextmanager
 def demo_lock(path: Path) -> Iterator[None]:
     """One `healthtui demo` at a time per directory (build, backfill and ingest)."""
-    from filelock import FileLock, Timeout
+    from healthtui.locking import Busy, acquire
 
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HealthError(f"{path.parent}: cannot create: {exc.strerror or exc}") from None
-    lock = FileLock(str(path.parent / f".{path.name}.lock"), timeout=0)
     try:
-        lock.acquire()
-    except Timeout:
+        lock = acquire(str(path.parent / f".{path.name}.lock"))
+    except Busy:
         raise BusyError(f"another `healthtui demo` is working in {path}") from None
     except OSError as exc:
         raise HealthError(f"{path.parent}: cannot take the lock: {exc.strerror or exc}") from None
-    try:
+    with lock:
         yield
-    finally:
-        lock.release()
 
 
 def rebuild(path: Path, **options) -> Demo:
