@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from store.readmodels import CommitInfo, RepositoryInfo
+from store.records import CommitInfo, RepositoryInfo
 
 _CHUNK = 500  # ids per `IN (...)`: well under SQLite's bound-parameter limit
 

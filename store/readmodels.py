@@ -4,26 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True, slots=True)
-class CommitInfo:
-    sha: str
-    parents: tuple[str, ...]
-    author_name: str
-    author_email: str
-    authored_at: int
-    author_offset: int
-    committed_at: int
-    committer_offset: int
-    subject: str
-    issue_refs: tuple[str, ...] = ()
-    is_merge: bool = False
-    seq: int | None = None
-    reachable: bool = True
-
-    @property
-    def short(self) -> str:
-        return self.sha[:8]
+from store.records import CommitInfo, RepositoryInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +74,6 @@ class CommitDetail:
     commit: CommitInfo
     deltas: tuple[MetricDelta, ...]
     changes: tuple[FindingChangeRow, ...]
-
-
-@dataclass(frozen=True)
-class RepositoryInfo:
-    root: str
-    name: str
-    branch: str | None
-    head: str | None
-    last_collect_at: float | None
-    commits: int = 0
-    snapshots: int = 0
-    stale_snapshots: int = 0
 
 
 @dataclass(frozen=True, slots=True)

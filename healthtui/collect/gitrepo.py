@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from healthtui.errors import RepoError
-from store.readmodels import CommitInfo
+from store.records import CommitInfo
 
 _ISSUE_REF = re.compile(r"(?<![\w&/])#(\d+)\b")
 _FIELDS = ("%H", "%P", "%an", "%ae", "%ad", "%cd", "%s")

@@ -31,7 +31,7 @@ from healthtui.rules import Finding, RuleEngine
 from store import collector
 from store.collector import ChangeInput, FindingInput
 from store.db import Database
-from store.readmodels import CommitInfo
+from store.records import CommitInfo
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
