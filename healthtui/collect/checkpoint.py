@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import os
 import pickle
-import secrets
 import sys
 import zlib
 from dataclasses import dataclass
@@ -65,7 +64,7 @@ def _key() -> bytes | None:
             return key
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
+        key = os.urandom(32)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
