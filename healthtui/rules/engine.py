@@ -15,21 +15,14 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from healthtui.config import RulesConfig, Suite
 from healthtui.errors import ConfigError
-from healthtui.rules import (
-    async_callback,
-    await_misuse,
-    deprecated_imports,
-    duplicate_classes,
-    markers,
-    suites,
-)
 from healthtui.rules import regex as regex_rules
 from healthtui.rules.base import Evaluation, Facts, Finding
 from healthtui.rules.paths import (
+    CONFIG_NAMES,
     basename,
     dir_of,
     is_conftest,
@@ -39,25 +32,70 @@ from healthtui.rules.paths import (
     module_parts,
     parent_dirs,
 )
-from healthtui.rules.pyfacts import FALLBACK_VERSION, ExtractOptions, extract_python
 from healthtui.rules.regex import CompiledRegex, RegexSelector
-from healthtui.rules.resolution import FileIndex, Resolver
+
+if TYPE_CHECKING:
+    from healthtui.rules import (
+        async_callback,
+        await_misuse,
+        deprecated_imports,
+        duplicate_classes,
+        markers,
+        pyfacts,
+        suites,
+    )
+    from healthtui.rules.pyfacts import ExtractOptions
+    from healthtui.rules.resolution import FileIndex, Resolver
 
 ENGINE_VERSION = 2
 UNPARSEABLE = "unparseable_files"
 SKIPPED = "skipped_files"
 
-BUILTIN_RULES: dict[str, int] = {
-    await_misuse.ID: await_misuse.VERSION,
-    async_callback.ID: async_callback.VERSION,
-    deprecated_imports.ID: deprecated_imports.VERSION,
-    markers.ID: markers.VERSION,
-    duplicate_classes.ID: duplicate_classes.VERSION,
-    UNPARSEABLE: FALLBACK_VERSION,
-    suites.ID: suites.VERSION,
+AWAIT_MISUSE = "await_misuse"
+ASYNC_CALLBACK = "async_callback"
+DEPRECATED_IMPORTS = "deprecated_imports"
+MARKERS = "unregistered_markers"
+DUPLICATE_CLASSES = "duplicate_classes"
+SUITE = "suite"
+
+# Built-in rule id -> the module that holds its VERSION (`unparseable_files`: pyfacts'
+# FALLBACK_VERSION). Loaded by `_load_rules` only for an engine that runs a built-in rule, so
+# that a regex-only `scan` or `backfill` does not pay for importing them.
+BUILTIN_RULES: dict[str, str] = {
+    AWAIT_MISUSE: "await_misuse",
+    ASYNC_CALLBACK: "async_callback",
+    DEPRECATED_IMPORTS: "deprecated_imports",
+    MARKERS: "markers",
+    DUPLICATE_CLASSES: "duplicate_classes",
+    UNPARSEABLE: "pyfacts",
+    SUITE: "suites",
 }
-_AST_RULES = frozenset(BUILTIN_RULES) - {suites.ID}
-ALIASES = {"suites": suites.ID, "markers": markers.ID}
+_AST_RULES = frozenset(BUILTIN_RULES) - {SUITE}
+ALIASES = {"suites": SUITE, "markers": MARKERS}
+
+
+def _load_rules() -> None:
+    """Bind the built-in rule modules in this module's namespace (imported on first need)."""
+    global async_callback, await_misuse, deprecated_imports, duplicate_classes, markers
+    global pyfacts, suites, FileIndex, Resolver
+    from healthtui.rules import (
+        async_callback,
+        await_misuse,
+        deprecated_imports,
+        duplicate_classes,
+        markers,
+        pyfacts,
+        suites,
+    )
+    from healthtui.rules.resolution import FileIndex, Resolver
+
+
+def builtin_version(rule: str) -> int:
+    """The version of a built-in rule (part of the engine key)."""
+    import importlib
+
+    module = importlib.import_module(f"healthtui.rules.{BUILTIN_RULES[rule]}")
+    return module.FALLBACK_VERSION if rule == UNPARSEABLE else module.VERSION
 
 
 class RuleEngine:
@@ -93,20 +131,30 @@ class RuleEngine:
         )
         self.selector = RegexSelector(self.regex)
         e = self.enabled
-        self.options = ExtractOptions(
-            await_misuse=await_misuse.ID in e,
-            async_callback=async_callback.ID in e,
-            deprecated_imports=deprecated_imports.ID in e,
-            markers=markers.ID in e,
-            classes=duplicate_classes.ID in e,
-            tests=suites.ID in e and bool(self.suites),
-            registrars=tuple(rules.sync_registrars),
-            deprecated_modules=tuple(rules.deprecated_modules),
+        self._tests = SUITE in e and bool(self.suites)
+        self._python = bool(e & _AST_RULES) or self._tests
+        self._configs = MARKERS in e or self._tests
+        if self._python or self._configs:
+            _load_rules()
+
+    @cached_property
+    def options(self) -> ExtractOptions:
+        """What Python extraction looks for (loads `pyfacts` on first use)."""
+        from healthtui.rules.pyfacts import ExtractOptions
+
+        e = self.enabled
+        return ExtractOptions(
+            await_misuse=AWAIT_MISUSE in e,
+            async_callback=ASYNC_CALLBACK in e,
+            deprecated_imports=DEPRECATED_IMPORTS in e,
+            markers=MARKERS in e,
+            classes=DUPLICATE_CLASSES in e,
+            tests=self._tests,
+            registrars=tuple(self.rules.sync_registrars),
+            deprecated_modules=tuple(self.rules.deprecated_modules),
             regex=self.regex,
-            max_file_size=rules.max_file_size,
+            max_file_size=self.rules.max_file_size,
         )
-        self._python = bool(e & _AST_RULES) or self.options.tests
-        self._configs = markers.ID in e or self.options.tests
 
     @cached_property
     def key(self) -> str:
@@ -114,7 +162,10 @@ class RuleEngine:
         import hashlib  # here: a plain scan needs no key, and loading hashlib is not free
         import json
 
-        versions = {rid: BUILTIN_RULES.get(rid, regex_rules.VERSION) for rid in self.rule_ids}
+        versions = {
+            rid: builtin_version(rid) if rid in BUILTIN_RULES else regex_rules.VERSION
+            for rid in self.rule_ids
+        }
         blob = json.dumps(
             {
                 "engine": ENGINE_VERSION,
@@ -133,7 +184,7 @@ class RuleEngine:
         if is_ignored_path(path):
             return None
         name = basename(path)
-        if self._configs and name in markers.CONFIG_NAMES:
+        if self._configs and name in CONFIG_NAMES:
             return "pytest-config"
         if name.endswith(".py"):
             if self._python or self.selector.any_includes(path):
@@ -152,8 +203,8 @@ class RuleEngine:
     def _extract(self, kind: str, data: bytes) -> Facts:
         if len(data) > self.rules.max_file_size:
             return {"status": "skipped"}
-        if kind == "python":
-            return extract_python(data, self.options)
+        if kind == "python" and self._python:
+            return pyfacts.extract_python(data, self.options)
         facts: Facts
         facts = markers.extract_config(data) if kind == "pytest-config" else {"status": "ok"}
         if self.regex and not regex_rules.binary_prefix(data):
@@ -224,25 +275,28 @@ class Evaluator:
     def __init__(self, engine: RuleEngine):
         self.engine = engine
         e = engine.enabled
-        self.on_await = await_misuse.ID in e
-        self.on_callback = async_callback.ID in e
-        self.on_deprecated = deprecated_imports.ID in e
-        self.on_markers = markers.ID in e
-        self.on_dups = duplicate_classes.ID in e
+        self.on_await = AWAIT_MISUSE in e
+        self.on_callback = ASYNC_CALLBACK in e
+        self.on_deprecated = DEPRECATED_IMPORTS in e
+        self.on_markers = MARKERS in e
+        self.on_dups = DUPLICATE_CLASSES in e
         self.on_unparseable = UNPARSEABLE in e
-        self.on_suites = engine.options.tests
+        self.on_suites = engine._tests
         rules = engine.rules
         self.deprecated = frozenset(rules.deprecated_modules)
         self.known_sync = tuple(rules.known_sync)
         self.ssot = frozenset(rules.ssot_classes)
-        self.plugin_markers = frozenset(rules.plugin_markers) | markers.BUILTIN_MARKERS
-        self.suite_counter = suites.SuiteCounter(engine.suites)
         self.files_metric = {rid: f"{rid}.files" for rid in engine.rule_ids}
         self.regex_only = not engine.parses_python and not engine._configs
+        regex_only = self.regex_only  # then the built-in rule modules are not loaded
+        self.plugin_markers = (
+            frozenset() if regex_only else frozenset(rules.plugin_markers) | markers.BUILTIN_MARKERS
+        )
+        self.suite_counter = None if regex_only else suites.SuiteCounter(engine.suites)
 
         self.files: dict[str, _File] = {}
         self.plain: set[str] = set()  # files whose facts are just {"status": "ok"}
-        self.resolver = Resolver()
+        self.resolver = None if regex_only else Resolver()
         self.dependents: dict[str, set[str]] = {}
         self.class_copies: dict[str, dict[str, list[list]]] = {}
         self.dup_extra: dict[str, int] = {}
@@ -286,7 +340,7 @@ class Evaluator:
         """`update(path, {"status": "ok"})` for many files that hold nothing any rule looks for
         (known without reading them, e.g. from `git grep`)."""
         for path in paths:
-            if path in self.files or basename(path) in markers.CONFIG_NAMES:
+            if path in self.files or basename(path) in CONFIG_NAMES:
                 self.update(path, _PLAIN)
             else:
                 self.plain.add(path)
@@ -324,7 +378,7 @@ class Evaluator:
             return
         name = basename(path)
         kind = "python" if name.endswith(".py") else "other"
-        if old is None and facts == _PLAIN and name not in markers.CONFIG_NAMES:
+        if old is None and facts == _PLAIN and name not in CONFIG_NAMES:
             self.plain.add(path)  # nothing to index or evaluate: it contributes nothing
             return
         rec = _File(path, facts, kind)
@@ -358,7 +412,7 @@ class Evaluator:
                     self.marker_users.setdefault(site[2], set()).add(path)
                 if facts.get("registers"):
                     self._set_registrations(path, frozenset(facts["registers"]))
-        if basename(path) in markers.CONFIG_NAMES and (self.on_markers or self.on_suites):
+        if basename(path) in CONFIG_NAMES and (self.on_markers or self.on_suites):
             self._set_config(path, markers.config_for(basename(path), facts))
 
     def _unindex(self, rec: _File) -> None:
@@ -380,14 +434,14 @@ class Evaluator:
                     users.discard(path)
             if self.on_markers and rec.facts.get("registers"):
                 self._set_registrations(path, None)
-        if basename(path) in markers.CONFIG_NAMES and (self.on_markers or self.on_suites):
+        if basename(path) in CONFIG_NAMES and (self.on_markers or self.on_suites):
             self._set_config(path, None)
         self.candidates.pop(path, None)
 
     def _dirty_keys(self, keys: set[str]) -> None:
         for key in keys:
             for p in self.dependents.get(key, ()):
-                self._mark(p, await_misuse.ID, async_callback.ID)
+                self._mark(p, AWAIT_MISUSE, ASYNC_CALLBACK)
 
     def _set_registrations(self, path: str, names: frozenset[str] | None) -> None:
         """Markers a file registers: a conftest for its own directory and below, any other
@@ -408,7 +462,7 @@ class Evaluator:
         for name in old ^ new:
             for p in self.marker_users.get(name, ()):
                 if is_under(p, d):
-                    self._mark(p, markers.ID)
+                    self._mark(p, MARKERS)
 
     def _set_config(self, path: str, cfg: markers.PytestConfig | None) -> None:
         d = dir_of(path)
@@ -431,7 +485,7 @@ class Evaluator:
         self._registered.clear()
         for p, f in self.files.items():
             if f.kind == "python" and is_under(p, d):
-                self._mark(p, markers.ID, suites.ID)
+                self._mark(p, MARKERS, SUITE)
 
     # context -----------------------------------------------------------------------------------
 
@@ -480,7 +534,11 @@ class Evaluator:
             changed_paths=changed,
             warnings=(
                 *sorted(self.candidates.values()),
-                *duplicate_classes.candidate_warnings(self.dup_candidates),
+                *(
+                    duplicate_classes.candidate_warnings(self.dup_candidates)
+                    if self.dup_candidates
+                    else ()
+                ),
             ),
         )
 
@@ -495,7 +553,7 @@ class Evaluator:
                 else:
                     self.dup_extra.pop(name, None)
                 for p in copies:
-                    self._mark(p, duplicate_classes.ID)
+                    self._mark(p, DUPLICATE_CLASSES)
             elif len(copies) >= duplicate_classes.CANDIDATE_MIN_COPIES:
                 self.dup_candidates[name] = copies
             else:
@@ -553,7 +611,7 @@ class Evaluator:
                 set_rule(UNPARSEABLE, [site] if bad else [])
             if self.on_deprecated and rec.kind == "python":
                 set_rule(
-                    deprecated_imports.ID,
+                    DEPRECATED_IMPORTS,
                     deprecated_imports.evaluate(path, facts.get("imports", []), self.deprecated),
                 )
                 warn = facts.get("warns")
@@ -570,45 +628,45 @@ class Evaluator:
                     set_rule(rule.id, [])
         if rec.kind == "python":
             if (self.on_await or self.on_callback) and (
-                everything or await_misuse.ID in which or async_callback.ID in which
+                everything or AWAIT_MISUSE in which or ASYNC_CALLBACK in which
             ):
                 deps: set[str] = set()
                 if self.on_await:
                     set_rule(
-                        await_misuse.ID,
+                        AWAIT_MISUSE,
                         await_misuse.evaluate(
                             path, facts.get("awaits", []), self.resolver, self.known_sync, deps
                         ),
                     )
                 if self.on_callback:
                     set_rule(
-                        async_callback.ID,
+                        ASYNC_CALLBACK,
                         async_callback.evaluate(
                             path, facts.get("callbacks", []), self.resolver, deps
                         ),
                     )
                 self._set_deps(rec, frozenset(deps))
-            if self.on_markers and (everything or markers.ID in which):
+            if self.on_markers and (everything or MARKERS in which):
                 d = dir_of(path)
                 found, names, failing = markers.evaluate(
                     path, facts.get("marks", []), self.registered(d), self.effective(d)
                 )
-                findings[markers.ID] = tuple(found)
-                contrib[f"{markers.ID}.sites"] = len(found)
-                contrib[f"{markers.ID}.files"] = 1 if found else 0
-                contrib[f"{markers.ID}.failing_files"] = 1 if failing else 0
+                findings[MARKERS] = tuple(found)
+                contrib[f"{MARKERS}.sites"] = len(found)
+                contrib[f"{MARKERS}.files"] = 1 if found else 0
+                contrib[f"{MARKERS}.failing_files"] = 1 if failing else 0
                 self.unreg_names.subtract(rec.unreg)
                 self.unreg_names.update(names)
                 rec.unreg = names
-            if self.on_dups and (everything or duplicate_classes.ID in which):
+            if self.on_dups and (everything or DUPLICATE_CLASSES in which):
                 found = []
                 for name, sites in rec.classes.items():
                     if name in self.ssot:
                         modules = self.class_copies.get(name, {})
                         found += duplicate_classes.site_findings(path, name, sites, modules)
-                findings[duplicate_classes.ID] = tuple(found)
-                contrib[f"{duplicate_classes.ID}.files"] = 1 if found else 0
-            if self.on_suites and (everything or suites.ID in which):
+                findings[DUPLICATE_CLASSES] = tuple(found)
+                contrib[f"{DUPLICATE_CLASSES}.files"] = 1 if found else 0
+            if self.on_suites and (everything or SUITE in which):
                 for key in [k for k in contrib if k.startswith("suite.")]:
                     del contrib[key]
                 tests = facts.get("tests")
@@ -668,24 +726,24 @@ class Evaluator:
         e = self.engine.enabled
         out: dict[str, float] = {SKIPPED: self.sums.get(SKIPPED, 0)}
         for rid in self.engine.rule_ids:
-            if rid == suites.ID:
+            if rid == SUITE:
                 for s in self.engine.suites:
                     out[suites.metric(s.name)] = self.sums.get(suites.metric(s.name), 0)
             elif rid == UNPARSEABLE:
                 out[UNPARSEABLE] = self.sums.get(UNPARSEABLE, 0)
-            elif rid == markers.ID:
+            elif rid == MARKERS:
                 out[rid] = sum(1 for n in self.unreg_names.values() if n > 0)
                 for suffix in ("sites", "files", "failing_files"):
                     out[f"{rid}.{suffix}"] = self.sums.get(f"{rid}.{suffix}", 0)
                 out[f"{rid}.strict"] = 1 if self.root_strict() else 0
-            elif rid == duplicate_classes.ID:
+            elif rid == DUPLICATE_CLASSES:
                 out[rid] = sum(self.dup_extra.values())
                 out[f"{rid}.files"] = self.sums.get(f"{rid}.files", 0)
                 out[duplicate_classes.CANDIDATES] = len(self.dup_candidates)
             else:
                 out[rid] = self.sums.get(rid, 0)
                 out[f"{rid}.files"] = self.sums.get(f"{rid}.files", 0)
-        if deprecated_imports.ID in e:
+        if DEPRECATED_IMPORTS in e:
             out[deprecated_imports.CANDIDATES] = len(self.candidates)
         return {k: float(v) for k, v in out.items()}
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from healthtui.rules.base import Finding
-from healthtui.rules.paths import DEFAULT_TEST_FILES, is_conftest, is_test_file
+from healthtui.rules.paths import CONFIG_NAMES, DEFAULT_TEST_FILES, is_conftest, is_test_file
 from healthtui.rules.pyfacts import marker_name
 
 ID = "unregistered_markers"
@@ -54,7 +54,6 @@ BUILTIN_MARKERS = frozenset(
     }
 )
 MISSPELLED_PARAMETRIZE = frozenset({"parameterize", "parametrise", "parameterise"})
-CONFIG_NAMES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 _KEYS = ("markers", "addopts", "strict_markers", "strict", "python_files")
 
 

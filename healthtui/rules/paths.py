@@ -36,6 +36,8 @@ SKIP_DIRS = frozenset(
 ROOT_SKIP_DIRS = frozenset({"build", "dist"})
 
 DEFAULT_TEST_FILES = ("test_*.py", "*_test.py")
+# The files pytest may read its config from, in the order it tries them (see `markers`).
+CONFIG_NAMES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
 
 def is_skipped_dir(name: str, *, at_root: bool) -> bool:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -91,3 +94,33 @@ def test_extract_never_raises_and_skips_files_over_the_cap():
     eng = engine(max_file_size=10)
     assert eng.extract("python", b"x = 1\n" * 10) == {"status": "skipped"}
     assert eng.extract("pytest-config", b"\xff\xfe[pytest\x00") == {"status": "ok"}
+
+
+def test_a_regex_only_engine_never_loads_the_ast_rules():
+    """`scan`/`backfill` with only regex rules skip importing the rule modules (startup time)."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from healthtui.config import RegexRule, RulesConfig
+        from healthtui.rules.engine import BUILTIN_RULES, RuleEngine
+
+        todo = RegexRule(id="todo", pattern=r"#\\s*TODO")
+        eng = RuleEngine(RulesConfig(regex=(todo,), disable=tuple(BUILTIN_RULES)))
+        ev = eng.evaluator()
+        for path in ("a.py", "pytest.ini", "b/c.py"):
+            kind = eng.kind(path)
+            ev.update(path, eng.extract(kind, b"x = 1  # TODO\\n") if kind else {"status": "ok"})
+        ev.add_plain(["d.py", "setup.cfg"])
+        result = ev.result()
+        assert eng.key
+        print(sorted(result.findings), result.metrics["todo"])
+        rules = {"async_callback", "await_misuse", "deprecated_imports", "duplicate_classes",
+                 "fallback", "markers", "pyfacts", "resolution", "suites"}
+        print(sorted(m for m in rules if "healthtui.rules." + m in sys.modules))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.splitlines() == ["['a.py', 'b/c.py'] 2.0", "[]"]
+    assert engine(regex=(todo_rule(),)).options.regex  # the full engine's options still load
