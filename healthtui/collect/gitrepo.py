@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from healthtui.errors import RepoError
 from store.records import CommitInfo
@@ -26,12 +27,16 @@ _FORMAT = "%x1e" + "%x1f".join(_FIELDS) + "%x1f"
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
-@dataclass(frozen=True, slots=True)
-class TreeEntry:
+class TreeEntry(NamedTuple):
     path: str
     blob: str
     mode: int
     size: int = -1  # bytes, when listed with sizes
+
+
+# One `ls-tree -r -z [-l]` record: a regular file's mode, blob and (with -l) size, then its path;
+# anything else (a symlink, a submodule's commit) is passed over by the second branch.
+_TREE_RECORD = re.compile(r"(100644|100755) blob ([0-9a-f]+)(?: +(\d+))?\t([^\0]*)\0|[^\0]*\0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,21 +290,14 @@ class GitRepo:
         )
         return _parse_raw(raw)
 
-    def list_tree(self, rev: str, *, sizes: bool = False) -> Iterator[TreeEntry]:
+    def list_tree(self, rev: str, *, sizes: bool = False) -> list[TreeEntry]:
         """Every file (blob) in the tree of `rev`; submodules and symlinks are skipped."""
         raw = self._git("ls-tree", "-r", "-z", "--full-tree", *(["-l"] if sizes else []), rev)
-        for item in raw.split(b"\x00"):
-            if not item:
-                continue
-            meta, _, path = item.partition(b"\t")
-            mode, kind, blob, *size = meta.split()
-            if kind == b"blob" and mode in (b"100644", b"100755"):
-                yield TreeEntry(
-                    path=decode_path(path),
-                    blob=blob.decode(),
-                    mode=int(mode, 8),
-                    size=int(size[0]) if size else -1,
-                )
+        return [
+            TreeEntry(path, blob, 0o100644 if mode == "100644" else 0o100755, int(size or -1))
+            for mode, blob, size, path in _TREE_RECORD.findall(decode_path(raw))
+            if mode
+        ]
 
     def files_containing(self, rev: str, needles: Iterable[bytes]) -> set[str] | None:
         """Paths of the files in `rev`'s tree that hold any of `needles` (exact bytes, as

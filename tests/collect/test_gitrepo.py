@@ -69,3 +69,28 @@ def test_collect_loads_neither_sqlalchemy_nor_gitpython(work, tmp_path: Path):
     work.commit({"pkg/mod.py": "x = 2  # TODO\n"}, message="two")
     out = subprocess.run(run, check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_list_tree_gives_regular_files_only_with_odd_paths_intact(tmp_path: Path):
+    repo_dir = tmp_path / "odd"
+    subprocess.run(["git", "init", "-q", str(repo_dir)], check=True)
+    (repo_dir / "tab\there.py").write_text("a = 1\n")
+    (repo_dir / "run.sh").write_text("#!/bin/sh\n")
+    (repo_dir / "run.sh").chmod(0o755)
+    odd = b"caf\xe9 100644 blob " + b"a" * 40 + b" 9\tx.py"  # Latin-1, and a fake ls-tree record
+    (repo_dir / odd.decode("utf-8", "surrogateescape")).write_bytes(b"")
+    (repo_dir / ("link " + odd.decode("utf-8", "surrogateescape"))).symlink_to("run.sh")
+    git = ["git", "-C", str(repo_dir), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    gitlink = "160000," + "b" * 40 + ",sub"
+    subprocess.run([*git, "update-index", "--add", "--cacheinfo", gitlink], check=True)
+    subprocess.run([*git, "commit", "-qm", "odd"], check=True)
+    with GitRepo.open(repo_dir) as repo:
+        listed = {(e.path, e.mode, e.size) for e in repo.list_tree("HEAD", sizes=True)}
+        plain = [e.size for e in repo.list_tree("HEAD")]
+    assert listed == {
+        ("tab\there.py", 0o100644, 6),
+        ("run.sh", 0o100755, 10),
+        (odd.decode("utf-8", "surrogateescape"), 0o100644, 0),
+    }
+    assert plain == [-1, -1, -1]
