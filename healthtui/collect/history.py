@@ -239,9 +239,10 @@ class _Walker:
     def state(self) -> checkpoint.State:
         return checkpoint.State(self.evaluator, self.tree, self.known)
 
-    def start(self, sha: str) -> None:
+    def start(self, sha: str, meanwhile: Callable[[], object] = lambda: None) -> None:
         """Evaluate the whole tree of `sha`. When only regex rules run, `git grep -F` for their
-        required texts picks the files that can match; only those are read."""
+        required texts picks the files that can match; only those are read. `meanwhile` runs
+        while git searches."""
         needles = self.rules.regex_needles()
         grep = _Background(self.repo.files_containing, sha, needles) if needles else None
         entries = {}
@@ -251,6 +252,7 @@ class _Walker:
             if kind is not None:
                 entries[e.path] = (kind, e.blob)
                 sizes[e.path] = e.size
+        meanwhile()
         holding = grep.result() if grep is not None else None
         if holding is not None:
             cap = self.rules.rules.max_file_size
@@ -331,11 +333,16 @@ def _visits(
 
 
 def _begin(
-    walker: _Walker, db: Database, rules: RuleEngine, first: CommitInfo, fresh_start: bool
+    walker: _Walker,
+    db: Database,
+    rules: RuleEngine,
+    first: CommitInfo,
+    fresh_start: bool,
+    meanwhile: Callable[[], object],
 ) -> str | None:
     """Bring the walker to `first`: from the saved evaluator plus the changes since, when there is
     one and the changes are fewer than the tree, else from the whole tree. Returns the sha of the
-    checkpoint it started from."""
+    checkpoint it started from. Calls `meanwhile` once, while git works if it can."""
     saved = None
     if not fresh_start:
         with db.read() as con:
@@ -350,9 +357,10 @@ def _begin(
             state = checkpoint.load(data, rules)
             if state is not None and len(changed) < max(len(state.tree), 1) // 2:
                 walker.restore(state)
+                meanwhile()
                 walker.advance({ch.path: ch.blob for ch in changed})
                 return sha
-    walker.start(first.sha)
+    walker.start(first.sha, meanwhile)
     return None
 
 
@@ -389,10 +397,15 @@ def _walk(
         if len(walk) > 1
         else None
     )
-    base = _begin(walker, db, rules, walk[0], fresh_start=walk[0].sha in write)
     by_sha = {c.sha: c for c in walk}
-    visits = _visits(changes_job.result(), set(by_sha)) if changes_job is not None else []
-    walker.prefetch(visits)
+    visits: list[tuple[str, dict[str, str | None]]] = []
+
+    def prefetch() -> None:
+        if changes_job is not None:
+            visits.extend(_visits(changes_job.result(), set(by_sha)))
+        walker.prefetch(visits)
+
+    base = _begin(walker, db, rules, walk[0], walk[0].sha in write, prefetch)
     done = 0
     total = len(write)
     prev: CommitInfo | None = None
