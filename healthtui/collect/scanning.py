@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from operator import attrgetter
 from pathlib import Path
@@ -56,6 +57,16 @@ _worker_engine: RuleEngine | None = None
 def _init_worker(engine: RuleEngine) -> None:
     global _worker_engine
     _worker_engine = engine
+    watch = threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True)
+    watch.start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (`kill -9` of a collect) ends too, rather than wait on
+    its task queue forever."""
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os._exit(1)
 
 
 def _packed(facts: list) -> bytes | list:
