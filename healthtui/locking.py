@@ -4,6 +4,7 @@ there too (so the two agree); elsewhere `filelock` itself."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -17,6 +18,22 @@ class Busy(Exception):
     """Someone else holds the lock."""
 
 
+_held: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _drop_inherited() -> None:
+    """In a forked child (a worker process): close the lock descriptors it inherited, so the
+    locks end with the process that took them even if the child outlives it."""
+    for fd in _held:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited)
+
+
 class Held:
     """A lock this process holds until `release()` (or the end of a `with` block)."""
 
@@ -25,6 +42,7 @@ class Held:
 
     def release(self) -> None:
         if self._fd is not None:
+            _held.discard(self._fd)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -62,5 +80,6 @@ def acquire(path: str) -> Held:
             os.close(fd)
             raise
         if os.fstat(fd).st_nlink:
+            _held.add(fd)
             return Held(fd)
         os.close(fd)  # deleted by its last holder while we opened it: lock a new one
