@@ -32,7 +32,7 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +78,16 @@ AWAITABLE_NAMES = frozenset(
         "Generator",  # @types.coroutine-style generator-based coroutines
     }
 )
-_AWAITABLE_BYTES = tuple(n.encode() for n in sorted(AWAITABLE_NAMES))
+
+
+def _fewest_needles(needles: Iterable[bytes]) -> tuple[bytes, ...]:
+    """`needles` without those holding another one: a text holds one of the result exactly when
+    it holds one of `needles` (`CoroutineType` holds `Coroutine`), for fewer searches."""
+    unique = sorted(set(needles))
+    return tuple(n for n in unique if not any(m != n and m in n for m in unique))
+
+
+_AWAITABLE_BYTES = _fewest_needles(n.encode() for n in AWAITABLE_NAMES)
 DEPRECATION_CATEGORIES = frozenset({"DeprecationWarning", "PendingDeprecationWarning"})
 
 
@@ -105,7 +114,7 @@ class ExtractOptions:
             self, "_registrar_last", frozenset(r.rpartition(".")[2] for r in self.registrars)
         )
         object.__setattr__(
-            self, "_registrar_bytes", tuple(sorted(r.encode() for r in self._registrar_last))
+            self, "_registrar_bytes", _fewest_needles(r.encode() for r in self._registrar_last)
         )
         object.__setattr__(
             self,
@@ -164,20 +173,27 @@ def decode_source(data: bytes) -> str:
 
 def split_lines(text: str) -> list[str]:
     """Lines as Python's tokenizer counts them (\\r\\n, \\r and \\n end a line)."""
+    if "\r" not in text:
+        return text.split("\n")  # the usual case, and several times quicker than the pattern
     return _NEWLINE.split(text)
 
 
 class Lines:
     """Lazy access to source lines for finding texts and character columns."""
 
+    __slots__ = ("_ascii", "_data", "_lines")
+
     def __init__(self, data: bytes):
         self._data = data
         self._lines: list[str] | None = None
+        self._ascii = False  # every line is ASCII: columns are byte offsets
 
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = split_lines(decode_source(self._data))
+            text = decode_source(self._data)
+            self._ascii = text.isascii()
+            self._lines = split_lines(text)
         return self._lines
 
     def text(self, line: int) -> str:
@@ -189,7 +205,7 @@ class Lines:
     def col(self, line: int, col_offset: int) -> int:
         """1-based character column from an AST col_offset (UTF-8 bytes)."""
         lines = self.lines
-        if 1 <= line <= len(lines):
+        if not self._ascii and 1 <= line <= len(lines):
             src = lines[line - 1]
             if not src.isascii():
                 return len(src.encode("utf-8")[:col_offset].decode("utf-8", "replace")) + 1
@@ -212,7 +228,12 @@ def dotted_parts(node: ast.AST) -> list[str] | None:
 def _awaitable_annotation(node: ast.AST | None) -> bool:
     if node is None:
         return False
-    for sub in ast.walk(node):
+    stack = [node]
+    while stack:
+        sub = stack.pop()
+        if sub is None:
+            continue
+        push_children(sub, stack)
         t = type(sub)
         if t is ast.Name and sub.id in AWAITABLE_NAMES:  # type: ignore[attr-defined]
             return True
@@ -355,11 +376,14 @@ class _Scope:
     __slots__ = ("_defs", "_imports", "_locals", "node", "parent", "returns")
 
     def __init__(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, parent, returns: bool
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+        parent,
+        returns: Callable[[], bool],
     ):
         self.node = node
         self.parent: _Scope | None = parent
-        self.returns = returns
+        self.returns = returns  # whether the file names an awaitable type (asked when needed)
         self._locals: set[str] | None = None
         self._defs: dict[str, str] = {}
         self._imports: dict[str, tuple[str, int]] = {}
@@ -389,7 +413,7 @@ class _Scope:
                 if n.name in defs:  # type: ignore[attr-defined]
                     defs[n.name] = "u"  # type: ignore[attr-defined]
                 else:
-                    defs[n.name] = def_status(n, self.returns)  # type: ignore[arg-type,attr-defined]
+                    defs[n.name] = def_status(n, n.returns is not None and self.returns())  # type: ignore[arg-type,attr-defined]
                 stack.extend(n.decorator_list)  # type: ignore[attr-defined]
                 continue
             if t is ast.ClassDef:
@@ -446,7 +470,7 @@ class _Scope:
 class _Ctx:
     """Where a statement sits: enclosing function scope, class, loop bindings, module level."""
 
-    __slots__ = ("cls", "loops", "module_level", "prefix", "scope")
+    __slots__ = ("cls", "loops", "module_level", "prefix", "scope", "top")
 
     def __init__(self, scope, cls, prefix, module_level, loops):
         self.scope: _Scope | None = scope
@@ -454,9 +478,12 @@ class _Ctx:
         self.prefix: str = prefix  # qualname prefix for defs/classes here ("" / "Cls.")
         self.module_level: bool = module_level  # runs at import time (module or class body)
         self.loops: dict[str, ast.AST] = loops  # loop variable -> iterable expression
+        self.top: bool = module_level and cls is None and not prefix  # the module's own body
 
 
 _MODULE_CTX = _Ctx(None, None, "", True, {})
+_OTHER = ("other",)
+_CLASS = ("class",)
 
 
 class PyExtractor:
@@ -493,10 +520,15 @@ class PyExtractor:
         self.want_marks = opts.markers and find(b"mark") >= 0
         self.want_registers = opts.markers and find(b"addinivalue_line") >= 0
         self.want_warns = opts.deprecated_imports and find(b"DeprecationWarning") >= 0
-        self.want_callbacks = opts.async_callback and any(
-            find(r) >= 0 for r in opts._registrar_bytes
-        )
-        self.returns = any(find(n) >= 0 for n in _AWAITABLE_BYTES)
+        self.want_callbacks = False
+        if opts.async_callback:
+            for r in opts._registrar_bytes:
+                if find(r) >= 0:
+                    self.want_callbacks = True
+                    break
+        self._returns: bool | None = None
+        self._import_lines: list[int] | bool | None = False  # not looked for yet
+        self.deprecated_lasts = opts._deprecated_last if opts.deprecated_imports else None
         self.want_exprs = (
             self.want_awaits
             or self.want_marks
@@ -528,10 +560,8 @@ class PyExtractor:
             elif t is ast.Import or t is ast.ImportFrom:
                 self.import_(st, ctx)  # type: ignore[arg-type]
             else:
-                if ctx.module_level and ctx.cls is None and not ctx.prefix:
+                if ctx.top:
                     self.module_binding(st)
-                if ctx.module_level and t in (ast.Assign, ast.AugAssign, ast.AnnAssign):
-                    self.pytestmark(st, ctx)
                 if t not in _BLOCKS and t not in _COMPOUND:  # a simple statement
                     if self.want_exprs:
                         self.roots.append((st, ctx))
@@ -589,12 +619,22 @@ class PyExtractor:
         elif t is ast.Delete:
             targets = st.targets  # type: ignore[attr-defined]
         for tgt in targets:
-            for n in ast.walk(tgt):
+            if type(tgt) is ast.Name:
+                self.bind(tgt.id, _OTHER)  # type: ignore[attr-defined]
+                continue
+            stack = [tgt]  # every name in the target, as ast.walk would find them
+            while stack:
+                n = stack.pop()
                 if type(n) is ast.Name:
-                    self.bind(n.id, ("other",))  # type: ignore[attr-defined]
+                    self.bind(n.id, _OTHER)  # type: ignore[attr-defined]
+                elif n is not None:
+                    push_children(n, stack)
+        if t is ast.Assign or t is ast.AugAssign or t is ast.AnnAssign:
+            self.pytestmark(st)
 
     def import_(self, st: ast.Import | ast.ImportFrom, ctx: _Ctx) -> None:
-        top = ctx.module_level and ctx.cls is None and not ctx.prefix
+        top = ctx.top
+        lasts = self.deprecated_lasts
         if type(st) is ast.Import:
             for al in st.names:
                 if al.name == "pytest" or al.name.startswith("pytest."):
@@ -605,12 +645,14 @@ class PyExtractor:
                     else:
                         first = al.name.partition(".")[0]
                         self.bind(first, ("import", first, 0))
-            if self.opts.deprecated_imports:
-                names = [al.name for al in st.names]
-                if self.opts.import_may_matter(None, names):
-                    self.imports.append(
-                        [*self.site(st), 0, None, names, self.lines.text(st.lineno)]
-                    )
+            if lasts:  # what `opts.import_may_matter` says, inline
+                for al in st.names:
+                    if al.name.rpartition(".")[2] in lasts:
+                        names = [al.name for al in st.names]
+                        self.imports.append(
+                            [*self.site(st), 0, None, names, self.lines.text(st.lineno)]
+                        )
+                        break
             return
         mod = st.module or ""
         for al in st.names:
@@ -623,12 +665,38 @@ class PyExtractor:
             if top:
                 dotted = f"{mod}.{al.name}" if mod else al.name
                 self.bind(al.asname or al.name, ("import", dotted, st.level))
-        if self.opts.deprecated_imports:
+        if lasts is not None:
             names = [al.name for al in st.names if al.name != "*"]
-            if self.opts.import_may_matter(mod or None, names) or (st.level and not mod):
+            if (st.level and not mod) or (lasts and self.may_matter(mod, names, lasts)):
                 self.imports.append(
                     [*self.site(st), st.level, mod, names, self.lines.text(st.lineno)]
                 )
+
+    @staticmethod
+    def may_matter(mod: str, names: list[str], lasts: frozenset[str]) -> bool:
+        """`opts.import_may_matter(mod or None, names)` for a `from` import."""
+        if mod and mod.rpartition(".")[2] in lasts:
+            return True
+        return any(n.rpartition(".")[2] in lasts for n in names)
+
+    def names_awaitable(self) -> bool:
+        """Whether the file's bytes name an awaitable type (else return annotations need no
+        look); found on first need."""
+        r = self._returns
+        if r is None:
+            find = self.data.find
+            r = self._returns = any(find(n) >= 0 for n in _AWAITABLE_BYTES)
+        return r
+
+    def body_may_import(self, st: ast.AST) -> bool:
+        """Whether the body of a def may hold an import statement (its lines hold `import`)."""
+        hot = self._import_lines
+        if hot is False:
+            hot = self._import_lines = hot_lines(self.data, (b"import",))
+        if hot is None:
+            return True
+        i = bisect_left(hot, st.body[0].lineno)  # type: ignore[attr-defined]
+        return i < len(hot) and hot[i] <= st.end_lineno  # type: ignore[attr-defined]
 
     def site(self, node: ast.AST) -> list:
         line = node.lineno  # type: ignore[attr-defined]
@@ -641,10 +709,10 @@ class PyExtractor:
             for d in (*st.args.defaults, *st.args.kw_defaults):
                 if d is not None:
                     self.roots.append((d, ctx))
-        if ctx.scope is None and not _is_overload(st):
-            status = def_status(st, self.returns)
+        if ctx.scope is None and not (st.decorator_list and _is_overload(st)):
+            status = def_status(st, st.returns is not None and self.names_awaitable())
             self.add_def(ctx.prefix + st.name, status)
-            if ctx.module_level and ctx.cls is None and not ctx.prefix:
+            if ctx.top:
                 self.bind(st.name, ("def", status))
         if self.want_callbacks and type(st) is ast.AsyncFunctionDef:
             for dec in st.decorator_list:
@@ -666,7 +734,9 @@ class PyExtractor:
         if self.opts.tests and st.name.startswith("test") and ctx.scope is None:
             if ctx.cls is None and not ctx.prefix:
                 self.test_funcs.append((st.name, st, []))
-        scope = _Scope(st, ctx.scope, self.returns)
+        if not self.want_exprs and not self.body_may_import(st):
+            return  # the body could only add expressions to look into, or imports
+        scope = _Scope(st, ctx.scope, self.names_awaitable)
         inner = _Ctx(scope, ctx.cls, ctx.prefix + st.name + ".<locals>.", False, ctx.loops)
         self.walk(st.body, inner)
 
@@ -679,17 +749,17 @@ class PyExtractor:
             self.class_defs[qual] = st
             self.class_sites.append((qual, st))
             self.class_bases[qual] = list(st.bases)
-            if ctx.module_level and ctx.cls is None and not ctx.prefix:
-                self.bind(st.name, ("class",))
+            if ctx.top:
+                self.bind(st.name, _CLASS)
         inner = _Ctx(ctx.scope, qual, qual + ".", ctx.module_level, ctx.loops)
         self.walk(st.body, inner)
 
-    def pytestmark(self, st: ast.stmt, ctx: _Ctx) -> None:
+    def pytestmark(self, st: ast.stmt) -> None:
+        """A module-level `pytestmark` (a class-level one is read from the class body when
+        counting tests)."""
         tgt = st.targets[0] if type(st) is ast.Assign else st.target  # type: ignore[attr-defined]
         if type(tgt) is ast.Name and tgt.id == "pytestmark" and st.value is not None:  # type: ignore[attr-defined]
-            if ctx.cls is None and not ctx.prefix:
-                self.module_marks.append(st.value)  # type: ignore[attr-defined]
-            # class-level pytestmark is read from the class body when counting tests
+            self.module_marks.append(st.value)  # type: ignore[attr-defined]
 
     # phase 2 -----------------------------------------------------------------------------------
 
@@ -999,14 +1069,20 @@ class PyExtractor:
         return count
 
     def test_entries(self) -> list[list]:
+        classes = [
+            (qual, cls)
+            for qual, cls in self.class_defs.items()
+            # a test class's outermost class is a `Test*` one (see is_test_class)
+            if qual.startswith("Test") and "<locals>" not in qual and self.is_test_class(qual)
+        ]
+        if not classes and not self.test_funcs:
+            return []
         module_marks = [m for v in self.module_marks for m in self.marks_in(v)]
         out: list[list] = []
         for name, node, _ in self.test_funcs:
             marks = module_marks + [m for d in node.decorator_list for m in self.marks_in(d)]  # type: ignore[attr-defined]
             out.append(self.test_entry(name, node, marks))
-        for qual, cls in self.class_defs.items():
-            if "<locals>" in qual or not self.is_test_class(qual):
-                continue
+        for qual, cls in classes:
             marks = list(module_marks)
             chain = qual.split(".")
             for i in range(1, len(chain) + 1):
