@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from healthtui.errors import RepoError
 from healthtui.rules.base import Evaluation, Facts, Finding
 from healthtui.rules.paths import is_skipped_dir
+from healthtui.rules.regex import CompiledRegex, line_hits, required_literals
 from healthtui.rules.regex import findings as regex_findings
-from healthtui.rules.regex import line_hits, required_literals
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ProcessPoolExecutor
@@ -414,23 +414,17 @@ def _grep_lines(
 
 
 def _evaluate_grep(root: Path, engine: RuleEngine, started: Grep) -> Evaluation | None:
-    listing, grep = started.listing, started.grep
-    listed = listing.read_all()  # quick, while git grep starts searching
-    if not listing.ok:
-        return None
-    reread = {e[3:] for e in _NOT_GREPPED.findall(b"\0" + listed)}  # git grep reads no work tree
     base = os.path.join(os.fspath(root), "")
     cap = engine.rules.max_file_size
     kind_of = engine.kind
     rules = engine.regex
     one_rule = rules[0] if len(rules) == 1 else None
     tally = RegexTally(engine)
+    reread: set[bytes] = set()
 
     def finished(name: bytes, lines: list[tuple[bytes, bytes]]) -> None:
         if len(lines) > _MAX_GREPPED_LINES:
             reread.add(name)  # a C-level search of the whole file beats line by line
-            return
-        if name in reread:
             return
         path = name.decode("utf-8", "surrogateescape")
         if kind_of(path) is None:
@@ -439,8 +433,10 @@ def _evaluate_grep(root: Path, engine: RuleEngine, started: Grep) -> Evaluation 
         if state is not _TEXT:
             tally.update(path, state)
         elif one_rule is not None:  # each line holds one of its needles: no need to look
-            found = [h for n, raw in lines if (h := one_rule.line_hit(int(n), raw)) is not None]
-            tally.add(path, {one_rule.id: found} if found else {})
+            line_hit = one_rule.line_hit
+            found = [h for n, raw in lines if (h := line_hit(int(n), raw)) is not None]
+            if found:
+                tally.add_hits(path, one_rule, found)
         else:
             hits: dict[str, list[list]] = {}
             for number, raw in lines:
@@ -453,7 +449,7 @@ def _evaluate_grep(root: Path, engine: RuleEngine, started: Grep) -> Evaluation 
     lines: list[tuple[bytes, bytes]] = []
     rest = carry = b""
     try:
-        for chunk in grep.chunks():
+        for chunk in started.grep.chunks():
             *records, rest = (rest + chunk).split(b"\n")
             for record in records:
                 if carry:
@@ -474,9 +470,14 @@ def _evaluate_grep(root: Path, engine: RuleEngine, started: Grep) -> Evaluation 
             finished(name, lines)
     except ValueError:  # not `git grep -n -z` output after all
         return None
-    if not grep.ok or rest or carry:
+    if not started.grep.ok or rest or carry:
         return None
-    for name in reread:
+    # Read last, when it is long done: the files `git grep` did not read from the work tree.
+    listed = started.listing.read_all()
+    if not started.listing.ok:
+        return None
+    not_grepped = {e[3:] for e in _NOT_GREPPED.findall(b"\0" + listed)}
+    for name in reread | not_grepped:  # what git grep found in the index gives way
         path = name.decode("utf-8", "surrogateescape")
         kind = kind_of(path)
         if kind is not None:
@@ -485,15 +486,15 @@ def _evaluate_grep(root: Path, engine: RuleEngine, started: Grep) -> Evaluation 
 
 
 class RegexTally:
-    """`engine.evaluator()` for an engine running only regex rules, in one pass over a tree
-    (each path updated once): files stand alone, so each file's findings are made as it comes,
-    without the incremental evaluator's bookkeeping. Same findings and metrics."""
+    """`engine.evaluator()` for an engine running only regex rules, in one pass over a tree:
+    files stand alone, so each file's findings are made as it comes, without the incremental
+    evaluator's bookkeeping; counts are taken from the findings at the end. Same findings and
+    metrics."""
 
     def __init__(self, engine: RuleEngine):
         self.engine = engine
-        self.counts = dict.fromkeys((r.id for r in engine.regex), 0)
-        self.files = dict(self.counts)
-        self.skipped = 0
+        self.rule_ids = engine.selector.rule_ids
+        self.skipped: set[str] = set()
         self.findings: dict[str, tuple[Finding, ...]] = {}
 
     @staticmethod
@@ -504,10 +505,12 @@ class RegexTally:
         return not engine.parses_python and others in ([], ["suite"])
 
     def update(self, path: str, facts: Facts | None) -> None:
+        """Set the facts of `path` (None: not a file; nothing to count)."""
+        self.discard(path)
         if facts is None:
             return
         if facts.get("status") == "skipped":
-            self.skipped += 1
+            self.skipped.add(path)
         rx = facts.get("rx")
         if rx:
             self.add(path, rx)
@@ -516,27 +519,47 @@ class RegexTally:
         """The regex hits ({rule id: [[line, col, text]]}) of a file neither skipped nor gone."""
         if not rx:
             return
-        selected = self.engine.selector.rule_ids(path)
+        selected = self.rule_ids(path)
         found: list[Finding] = []
         rules = 0
         for rule in self.engine.regex:
             hits = rx.get(rule.id)
             if hits and rule.id in selected:
                 found += regex_findings(rule, path, hits)
-                self.counts[rule.id] += len(hits)
-                self.files[rule.id] += 1
                 rules += 1
         if found:
             self.findings[path] = tuple(found if rules == 1 else sorted(found, key=_SITE))
 
+    def add_hits(self, path: str, rule: CompiledRegex, hits: list[list]) -> None:
+        """`add` for one rule's hits."""
+        if rule.id in self.rule_ids(path):
+            self.findings[path] = tuple(regex_findings(rule, path, hits))
+
+    def discard(self, path: str) -> None:
+        """Forget what was counted for `path`."""
+        self.findings.pop(path, None)
+        self.skipped.discard(path)
+
     def result(self) -> Evaluation:
         from healthtui.rules.engine import SKIPPED
 
-        metrics = {SKIPPED: float(self.skipped)}
+        counts = {r.id: 0 for r in self.engine.regex}
+        files = dict(counts)
+        for found in self.findings.values():
+            rule = found[0].rule
+            if all(f.rule == rule for f in found):
+                counts[rule] += len(found)
+                files[rule] += 1
+                continue
+            for f in found:
+                counts[f.rule] += 1
+            for rid in {f.rule for f in found}:
+                files[rid] += 1
+        metrics = {SKIPPED: float(len(self.skipped))}
         for rid in self.engine.rule_ids:
-            if rid in self.counts:
-                metrics[rid] = float(self.counts[rid])
-                metrics[f"{rid}.files"] = float(self.files[rid])
+            if rid in counts:
+                metrics[rid] = float(counts[rid])
+                metrics[f"{rid}.files"] = float(files[rid])
         return Evaluation(metrics, dict(self.findings), frozenset(self.findings))
 
 

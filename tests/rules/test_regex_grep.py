@@ -38,6 +38,8 @@ TRACKED = {
     "app/many.py": "".join(f"# TODO {i}\nx = {i}  # FIXME\n" for i in range(20)),
     "app/spanning.py": "# \nTODO\n",
     "app/assumed.py": "x = 1\n",
+    "app/assumed_clean.py": "# TODO in the index only\n",
+    "app/sparse_kept.py": "# TODO in the index only\n",
     "app/sparse.py": "# TODO skip-worktree, gone from disk\n",
     "app/gone.py": "# TODO deleted from the work tree\n",
     "app/caf\udce9 name.py": b"# TODO odd name\n",
@@ -67,7 +69,10 @@ def messy(tmp_path_factory) -> Path:
     (root / "app" / "gone.py").unlink()
     (root / "app" / "assumed.py").write_text("# TODO changed, but git assumes it is not\n")
     git(root, "update-index", "--assume-unchanged", "app/assumed.py")
-    git(root, "update-index", "--skip-worktree", "app/sparse.py")
+    (root / "app" / "assumed_clean.py").write_text("clean now, git assumes it is not\n")
+    (root / "app" / "sparse_kept.py").write_text("clean on disk, skip-worktree\n")
+    git(root, "update-index", "--assume-unchanged", "app/assumed_clean.py")
+    git(root, "update-index", "--skip-worktree", "app/sparse.py", "app/sparse_kept.py")
     (root / "app" / "sparse.py").unlink()
     (root / "app" / "untracked.py").write_text("# TODO untracked\n# FIXME too\n")
     (root / "generated" / "ignored.py").write_text("# TODO ignored\n")
@@ -129,6 +134,8 @@ def test_what_the_messy_tree_holds(messy: Path):
     assert ("app/late_nul.py", 2) in lines  # the NUL is past git's 8000-byte binary test
     assert ("app/forced_binary.py", 1) in lines
     assert len(ev.findings["app/many.py"]) == 20
+    # git grep reads the index for these; what it finds there does not count
+    assert "app/assumed_clean.py" not in ev.findings and "app/sparse_kept.py" not in ev.findings
     for path in ("binary", "forced_text", "huge", "sparse", "gone", "link", "spanning"):
         assert f"app/{path}.py" not in ev.findings
     assert "generated/ignored.py" not in ev.findings
