@@ -98,3 +98,10 @@ def test_mistakes_name_file_key_and_problem(tmp_path: Path, body: str, message: 
 def test_explicit_missing_config_file_is_an_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path, tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("name", ["healthtui.toml", "pyproject.toml"])
+def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path, name: str):
+    (tmp_path / name).write_bytes(b'[tool.healthtui]\nbranch = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match=rf"{name}: not valid TOML: not UTF-8 \(byte 31\)"):
+        load_config(tmp_path)
