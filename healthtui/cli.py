@@ -7,7 +7,6 @@ Exit codes: 0 ok, 1 a check failed, 2 usage/config/input error. User errors are 
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -455,6 +454,8 @@ def check(env: Env, against, rev, metrics, fmt) -> None:
 @click.pass_obj
 def demo(env: Env, path: Path | None, no_tui: bool, commits: int, files: int) -> None:
     """Build a realistic demo migration, backfill it, ingest its reports and open the dashboard."""
+    import shlex
+
     from healthtui.demo import workspace
 
     if path is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from healthtui.__main__ import plain_scan
 from healthtui.collect import scanning
 from healthtui.collect.gitrepo import GitRepo
 from healthtui.config import load_config
@@ -253,3 +254,89 @@ def test_the_work_tree_is_the_files_git_sees(tmp_path: Path):
         want = {("app/a.py", 1, "todo"), ("app/new.py", 1, "todo"), ("app/new.py", 3, "todo")}
         want |= {("app/new.py", 3, "blank_todo")}
         assert got == {w for w in want if only is None or w[2] in only}, only
+
+
+@pytest.mark.parametrize(
+    ("args", "want"),
+    [
+        (["scan"], (None, None, None, [])),
+        (["-v", "--repo", "r", "--config=c.toml", "--db", "x", "scan"], ("r", "c.toml", None, [])),
+        (
+            ["scan", "src", "--rule", "a", "--rule=b", "--format", "json"],
+            (None, None, "src", ["a", "b"]),
+        ),
+        (["--repo=r", "--repo", "s", "scan"], ("s", None, None, [])),
+    ],
+)
+def test_a_plain_scan_command_line_is_recognised(args, want):
+    assert plain_scan(args) == want
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["tui"],
+        ["backfill"],
+        ["scan", "--rev", "HEAD"],
+        ["scan", "a", "b"],
+        ["scan", "--help"],
+        ["--help", "scan"],
+        ["--version"],
+        ["scan", "-v"],
+        ["--repo"],
+        ["scan", "--rule"],
+        ["--", "scan"],
+        ["scan", "--", "src"],
+        ["scan", "-"],
+        ["-vx", "scan"],
+        ["collect", "scan"],
+    ],
+)
+def test_anything_else_is_left_to_the_cli(args):
+    assert plain_scan(args) is None
+
+
+def test_a_grep_started_early_is_taken_by_the_same_scan_or_stopped(tmp_path: Path, monkeypatch):
+    b = RepoBuilder(tmp_path / "repo")
+    b.commit(
+        {
+            "a.py": "# TODO one\n# FIXME two\n",
+            "healthtui.toml": '[[rules.regex]]\nid = "todo"\npattern = "TODO"\n'
+            '[[rules.regex]]\nid = "fixme"\npattern = "FIXME"\n',
+        }
+    )
+    rules = load_config(b.path).rules
+    started: list = []
+    init = scanning.Grep.__init__
+    monkeypatch.setattr(
+        scanning.Grep, "__init__", lambda self, *a: (started.append(a), init(self, *a))[1]
+    )
+    scanning.start_early(str(b.path), None, None, ["todo"])
+    early = scanning._early
+    assert early is not None and early.needles == (b"TODO",)
+    with scanning.start_grep(b.path, rules, ["todo"]) as grep:
+        assert grep is early and scanning._early is None
+        ev = scanning.scan_worktree(b.path, RuleEngine(rules, only=["todo"]), grep)
+    assert [(f.path, f.line) for f in ev.findings["a.py"]] == [("a.py", 1)]
+    assert len(started) == 1
+
+    scanning.start_early(None, None, str(b.path / "a.py"), ["todo"])  # the scan PATH form
+    early = scanning._early
+    assert early is not None and early.root == b.path
+    with scanning.start_grep(b.path, rules, ["fixme"]) as grep:  # not the search it wants
+        assert grep is not None and grep is not early and grep.needles == (b"FIXME",)
+    assert early.grep.proc.returncode is not None and early.listing.proc.returncode is not None
+    assert len(started) == 3
+
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"[rules]\nmax_file_size = \xff\n")
+    for args in [
+        (str(tmp_path), None, None, ["todo"]),  # not a repository
+        (str(b.path), str(bad), None, ["todo"]),  # a broken config
+        (str(b.path), None, None, ["nope"]),  # not a regex rule: no grep
+        (str(b.path), None, str(tmp_path / "missing" / "x.py"), []),
+    ]:
+        scanning.start_early(*args)
+        assert scanning._early is None, args
+    assert len(started) == 3

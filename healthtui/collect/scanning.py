@@ -371,8 +371,21 @@ class Grep:
 def start_grep(root: Path | None, rules: RulesConfig, only: Sequence[str] = ()) -> Grep | None:
     """Start the `git grep` a work-tree scan of `root` will want, from the config alone, when
     its rules look regex-only (`only`: the `--rule` ids, else every rule not disabled), so git
-    searches while the rules engine loads; `scan_worktree` takes it if its engine agrees."""
-    if root is None or not rules.regex:
+    searches while the rules engine loads; `scan_worktree` takes it if its engine agrees. The
+    same search started by `start_early` is taken rather than started again."""
+    global _early
+    early, _early = _early, None
+    needles = _config_needles(rules, only) if root is not None else None
+    if early is not None:
+        if needles is not None and early.root == Path(root) and early.needles == needles:
+            return early
+        early.close()
+    return None if needles is None else Grep(root, needles)
+
+
+def _config_needles(rules: RulesConfig, only: Sequence[str]) -> tuple[bytes, ...] | None:
+    """The texts `start_grep` searches for, or None when the rules do not look regex-only."""
+    if not rules.regex:
         return None
     regex_ids = {r.id for r in rules.regex}
     if only:
@@ -392,7 +405,36 @@ def start_grep(root: Path | None, rules: RulesConfig, only: Sequence[str] = ()) 
             needles += found
     if not needles or any(b"\0" in n or b"\n" in n for n in needles):
         return None
-    return Grep(root, tuple(dict.fromkeys(needles)))
+    return tuple(dict.fromkeys(needles))
+
+
+_early: Grep | None = None
+
+
+def start_early(
+    repo: str | None, config: str | None, path: str | None, rule_ids: Sequence[str]
+) -> None:
+    """Start the `git grep` that `healthtui [--repo R] [--config C] scan [PATH] [--rule ID]...`
+    will want before the CLI loads (click alone takes ~45 ms), so git searches meanwhile; the
+    scan's `start_grep` takes it if it wants the same search. Anything amiss is left for the scan
+    to find and report."""
+    global _early
+    from healthtui.config import load_config
+
+    try:
+        if path is not None:
+            start = Path(path)
+            root = work_tree_root(start if start.is_dir() else start.parent)
+        else:
+            start = Path(repo) if repo is not None else Path.cwd()
+            root = work_tree_root(start, search_parents=repo is None)
+        loaded = load_config(None, Path(config)) if config is not None else load_config(root)
+        grep = start_grep(root, loaded.rules, rule_ids)
+    except Exception:  # the scan does all this again and says what is wrong
+        return
+    if grep is not None:
+        atexit.register(grep.close)  # in case no scan takes it
+        _early = grep
 
 
 def _grep_lines(
