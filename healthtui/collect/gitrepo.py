@@ -126,6 +126,10 @@ class _BlobPipe:
                 header = out.readline().split()
                 if len(header) != 3:
                     raise RepoError(f"{self._git_dir}: object {sha} is missing")
+                if header[0] != sha.encode():
+                    raise RepoError(
+                        f"{self._git_dir}: cat-file answered for {header[0]!r}, not {sha}"
+                    )
                 size = int(header[2])
                 data = out.read(size)
                 out.read(1)
@@ -153,7 +157,8 @@ class GitRepo:
         self.git_dir = git_dir
         self.bare = bare
         self.root = root
-        self._blobs = _BlobPipe(git_dir)
+        self._pipes: list[_BlobPipe] = []  # every `cat-file` pipe opened, to close them all
+        self._idle: list[_BlobPipe] = []  # those no read is using
         self._odb_repo = None  # gitpython, for single-object reads only
 
     @classmethod
@@ -185,7 +190,8 @@ class GitRepo:
         return name[:-4] if name.endswith(".git") else name
 
     def close(self) -> None:
-        self._blobs.close()
+        for pipe in self._pipes:
+            pipe.close()
         if self._odb_repo is not None:
             self._odb_repo.close()
 
@@ -334,15 +340,23 @@ class GitRepo:
 
     def read_blobs(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Blob contents one at a time, in order, through one pipelined `cat-file --batch` round trip
-        per 2,000 blobs (memory stays bounded by the caller consuming as it goes)."""
-        batch: list[str] = []
-        for sha in shas:
-            batch.append(sha)
-            if len(batch) >= 2000:
-                yield from self._blobs.read(batch)
-                batch = []
-        if batch:
-            yield from self._blobs.read(batch)
+        per 2,000 blobs (memory stays bounded by the caller consuming as it goes). Reads may be
+        under way side by side: each has a `cat-file` of its own while it lasts."""
+        pipe = self._idle.pop() if self._idle else None
+        if pipe is None:
+            pipe = _BlobPipe(self.git_dir)
+            self._pipes.append(pipe)
+        try:
+            batch: list[str] = []
+            for sha in shas:
+                batch.append(sha)
+                if len(batch) >= 2000:
+                    yield from pipe.read(batch)
+                    batch = []
+            if batch:
+                yield from pipe.read(batch)
+        finally:
+            self._idle.append(pipe)
 
     def blob_sizes(self, shas: Iterable[str]) -> dict[str, int]:
         info = self._odb.info

@@ -94,3 +94,20 @@ def test_list_tree_gives_regular_files_only_with_odd_paths_intact(tmp_path: Path
         (odd.decode("utf-8", "surrogateescape"), 0o100644, 0),
     }
     assert plain == [-1, -1, -1]
+
+
+def test_reads_under_way_side_by_side_each_get_their_own_blobs(tmp_path: Path):
+    b = RepoBuilder(tmp_path / "r")
+    b.commit({f"m{i}.py": f"x = {i}\n" for i in range(6)}, message="six")
+    with GitRepo.open(b.path) as repo:
+        blobs = {e.blob: e.path for e in repo.list_tree("HEAD")}
+        shas = list(blobs)
+        first, second = repo.read_blobs(shas[:3]), repo.read_blobs(shas[3:])
+        got = [next(first), next(second), next(first), next(second)]
+        got += list(first) + list(second)
+        assert len(got) == 6
+        for sha, data in got:
+            assert data == f"x = {blobs[sha][1:-3]}\n".encode()
+        assert [data for _, data in repo.read_blobs(shas)] == [
+            f"x = {blobs[s][1:-3]}\n".encode() for s in shas
+        ]
