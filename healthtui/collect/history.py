@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from healthtui.collect import checkpoint
+from healthtui.collect.extraction import FactsStream, start_workers
 from healthtui.collect.gitrepo import GitRepo
-from healthtui.collect.scanning import extract_many
 from healthtui.config import Config
 from healthtui.errors import HealthError, RepoError
 from healthtui.rules import Finding, RuleEngine
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 Progress = Callable[[int, int], None]
-_BATCH_BYTES = 32 * 1024 * 1024
+_Key = tuple[str, str]  # (kind, blob)
 _DIRECT_LOOKUP = 1_000  # fewer wanted blobs than this: look them up, not every cached key
 CHECKPOINT_EVERY = 25  # commits a walk may replay past the saved evaluator before saving anew
 
@@ -133,20 +133,51 @@ class _Background:
         return self._out[0]
 
 
+class _Facts:
+    """Facts for a set of (kind, blob) keys: those known at once, the others as they are extracted
+    (in the order asked for). `key in facts` is whether the key was asked for."""
+
+    def __init__(self, known: dict[_Key, dict], stream: _Remembered | None, wanted: set[_Key]):
+        self._known, self._stream, self._wanted = known, stream, wanted
+
+    def __contains__(self, key: _Key) -> bool:
+        return key in self._wanted
+
+    def __getitem__(self, key: _Key) -> dict:
+        known = self._known
+        while key not in known:
+            if self._stream is None:
+                raise KeyError(key)
+            got, facts = next(self._stream)
+            known[got] = facts
+        return known[key]
+
+    def fill(self) -> None:
+        """Start extracting ahead, without waiting."""
+        if self._stream is not None:
+            self._stream.fill()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
 class _FactsSource:
     """Facts for (kind, blob) from memory, the database cache, or by reading and extracting blobs."""
 
     def __init__(self, repo: GitRepo, db: Database, rules: RuleEngine):
         self.repo, self.db, self.rules = repo, db, rules
-        self.memory: dict[tuple[str, str], dict] = {}
+        self.memory: dict[_Key, dict] = {}
         self.pending: list[tuple[str, str, bytes]] = []  # new facts to store with the next snapshot
         self.scanned = 0
-        self._cached: set[tuple[str, str]] | None = None  # keys in the DB cache when the walk began
+        self._cached: set[_Key] | None = None  # keys in the DB cache when the walk began
 
-    def get(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-        keys = [k for k in dict.fromkeys(wanted)]
-        out = {k: self.memory[k] for k in keys if k in self.memory}
-        missing = [k for k in keys if k not in out]
+    def get(self, wanted: Iterable[_Key]) -> _Facts:
+        """The facts of `wanted`; those to extract come as they are taken, in `wanted`'s order."""
+        keys = list(dict.fromkeys(wanted))
+        known = {k: self.memory[k] for k in keys if k in self.memory}
+        missing = [k for k in keys if k not in known]
         if self._cached is None and len(missing) > _DIRECT_LOOKUP:
             with self.db.read() as con:
                 self._cached = collector.cached_fact_keys(con, engine_key=self.rules.key)
@@ -155,49 +186,47 @@ class _FactsSource:
             with self.db.read() as con:
                 cached = collector.cached_facts(con, engine_key=self.rules.key, keys=lookup)
             for k, raw in cached.items():
-                out[k] = self.memory[k] = json.loads(raw)
+                known[k] = self.memory[k] = json.loads(raw)
             missing = [k for k in missing if k not in cached]
-        if missing:
-            self._extract(missing, out)
         if len(self.memory) > 200_000:
             self.memory.clear()
-        return out
+        return _Facts(known, self._extract(missing) if missing else None, set(keys))
 
-    def _extract(self, keys: list[tuple[str, str]], out: dict) -> None:
+    def _extract(self, keys: list[_Key]) -> _Remembered:
         by_blob: dict[str, list[str]] = {}
         for kind, blob in keys:
             by_blob.setdefault(blob, []).append(kind)
-        batch: list[tuple[str, bytes]] = []
-        batch_keys: list[tuple[str, str]] = []
-        size = 0
 
-        def flush() -> None:
-            nonlocal size
-            for key, facts in zip(batch_keys, extract_many(self.rules, batch), strict=True):
-                out[key] = self.memory[key] = facts
-                self.pending.append((key[0], key[1], _dump(facts)))
-            self.scanned += len(batch)
-            batch.clear()
-            batch_keys.clear()
-            size = 0
+        def items() -> Iterator[tuple[_Key, str, bytes]]:
+            for blob, data in self.repo.read_blobs(by_blob):
+                for kind in by_blob[blob]:
+                    yield (kind, blob), kind, data
 
-        for blob, data in self.repo.read_blobs(by_blob):
-            for kind in by_blob[blob]:
-                batch.append((kind, data))
-                batch_keys.append((kind, blob))
-            size += len(data)
-            if size >= _BATCH_BYTES:
-                flush()
-        if batch:
-            flush()
+        return _Remembered(self, FactsStream(self.rules, items(), len(keys)))
 
     def take_pending(self) -> list[tuple[str, str, bytes]]:
         items, self.pending = self.pending, []
         return items
 
 
-def _dump(facts: dict) -> bytes:
-    return json.dumps(facts, separators=(",", ":"), sort_keys=True).encode()
+class _Remembered:
+    """A FactsStream whose results are kept in memory and queued for the database as taken."""
+
+    def __init__(self, source: _FactsSource, stream: FactsStream):
+        self.source, self.stream = source, stream
+
+    def __next__(self) -> tuple[_Key, dict]:
+        key, facts, raw = next(self.stream)
+        self.source.memory[key] = facts
+        self.source.pending.append((key[0], key[1], raw))
+        self.source.scanned += 1
+        return key, facts
+
+    def fill(self) -> None:
+        self.stream.fill()
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 def _changes(old: tuple[Finding, ...], new: tuple[Finding, ...]) -> list[ChangeInput]:
@@ -232,6 +261,7 @@ class _Walker:
         self.evaluator = rules.evaluator()
         self.tree: dict[str, str] = {}  # path -> blob, for paths the rules read
         self.known: dict[str, tuple[Finding, ...]] = {}
+        self.ahead: _Facts | None = None  # the facts the rest of the walk will apply
 
     def restore(self, state: checkpoint.State) -> None:
         self.evaluator, self.tree, self.known = state.evaluator, state.tree, state.known
@@ -280,25 +310,42 @@ class _Walker:
         self._apply(update)
 
     def prefetch(self, visits: Sequence[tuple[str, dict[str, str | None]]]) -> None:
-        """Get the facts of every blob `visits` will apply, in a few big batches (one `cat-file`
-        stream, bigger extraction batches) instead of a round trip per commit."""
-        wanted: list[tuple[str, str]] = []
+        """Ask for the facts of every blob `visits` will apply, as one stream (one `cat-file`
+        stream, workers extracting ahead of the walk) instead of a round trip per commit."""
+        wanted: list[_Key] = []
         for _sha, changed in visits:
             for path, blob in changed.items():
                 kind = self.rules.kind(path) if blob is not None else None
                 if kind is not None:
                     wanted.append((kind, blob))
-        self.facts.get(wanted)
+        self.ahead = self.facts.get(wanted)
+        self.ahead.fill()
 
-    def _apply(self, update: dict[str, tuple[str, str] | None]) -> None:
-        facts = self.facts.get(kb for kb in update.values() if kb is not None)
-        for path, kb in update.items():
-            if kb is None:
-                self.tree.pop(path, None)
-                self.evaluator.update(path, None)
-            else:
-                self.tree[path] = kb[1]
-                self.evaluator.update(path, facts[kb])
+    def close(self) -> None:
+        if self.ahead is not None:
+            self.ahead.close()
+
+    def _apply(self, update: dict[str, _Key | None]) -> None:
+        ahead = self.ahead
+        if ahead is None:
+            facts = self.facts.get(kb for kb in update.values() if kb is not None)
+        else:
+            facts = self.facts.get(
+                kb for kb in update.values() if kb is not None and kb not in ahead
+            )
+        try:
+            for path, kb in update.items():
+                if kb is None:
+                    self.tree.pop(path, None)
+                    self.evaluator.update(path, None)
+                else:
+                    self.tree[path] = kb[1]
+                    got = ahead[kb] if ahead is not None and kb in ahead else facts[kb]
+                    self.evaluator.update(path, got)
+        finally:
+            facts.close()
+        if ahead is not None:
+            ahead.fill()
 
     def evaluate(self) -> tuple[dict[str, float], list[ChangeInput]]:
         result = self.evaluator.result()
@@ -334,19 +381,13 @@ def _visits(
 
 def _begin(
     walker: _Walker,
-    db: Database,
-    rules: RuleEngine,
+    saved: tuple[str, bytes] | None,
     first: CommitInfo,
-    fresh_start: bool,
     meanwhile: Callable[[], object],
 ) -> str | None:
-    """Bring the walker to `first`: from the saved evaluator plus the changes since, when there is
-    one and the changes are fewer than the tree, else from the whole tree. Returns the sha of the
-    checkpoint it started from. Calls `meanwhile` once, while git works if it can."""
-    saved = None
-    if not fresh_start:
-        with db.read() as con:
-            saved = collector.load_evaluator_state(con, ruleset=rules.key, fmt=checkpoint.FORMAT)
+    """Bring the walker to `first`: from the `saved` evaluator (sha, data) plus the changes since,
+    when there is one and the changes are fewer than the tree, else from the whole tree. Returns
+    the sha of the checkpoint it started from. Calls `meanwhile` once, while git works if it can."""
     if saved is not None:
         sha, data = saved
         try:
@@ -354,7 +395,7 @@ def _begin(
         except RepoError:  # the checkpoint's commit is gone (rewritten and pruned)
             changed = None
         if changed is not None:
-            state = checkpoint.load(data, rules)
+            state = checkpoint.load(data, walker.rules)
             if state is not None and len(changed) < max(len(state.tree), 1) // 2:
                 walker.restore(state)
                 meanwhile()
@@ -391,6 +432,12 @@ def _walk(
     CHECKPOINT_EVERY commits), so the next collect need not re-evaluate the whole tree."""
     if not walk:
         return 0, None
+    saved = None
+    if walk[0].sha not in write:
+        with db.read() as con:
+            saved = collector.load_evaluator_state(con, ruleset=rules.key, fmt=checkpoint.FORMAT)
+    if rules.parses_python and (saved is None or len(walk) > CHECKPOINT_EVERY):
+        start_workers(rules)  # before any thread starts: forked now, they need not load the rules
     walker = _Walker(repo, db, rules)
     changes_job = (
         _Background(lambda: list(repo.line_changes(walk[-1].sha, exclude=walk[0].sha)))
@@ -405,7 +452,29 @@ def _walk(
             visits.extend(_visits(changes_job.result(), set(by_sha)))
         walker.prefetch(visits)
 
-    base = _begin(walker, db, rules, walk[0], walk[0].sha in write, prefetch)
+    try:
+        base = _begin(walker, saved, walk[0], prefetch)
+        done = _visit_all(walker, db, rules, walk, visits, write, ids, write_current, progress)
+    finally:
+        walker.close()
+    if write_current and (base is None or len(walk) > CHECKPOINT_EVERY):
+        _save_checkpoint(db, walker, rules, walk[-1].sha)
+    return done, base
+
+
+def _visit_all(
+    walker: _Walker,
+    db: Database,
+    rules: RuleEngine,
+    walk: Sequence[CommitInfo],
+    visits: Sequence[tuple[str, dict[str, str | None]]],
+    write: set[str],
+    ids: dict[str, int],
+    write_current: bool,
+    progress: Progress | None,
+) -> int:
+    """Evaluate the walker at each commit of `walk` and store the snapshots of those in `write`."""
+    by_sha = {c.sha: c for c in walk}
     done = 0
     total = len(write)
     prev: CommitInfo | None = None
@@ -437,9 +506,7 @@ def _walk(
     for sha, changed in visits:
         walker.advance(changed)
         visit(by_sha[sha])
-    if write_current and (base is None or len(walk) > CHECKPOINT_EVERY):
-        _save_checkpoint(db, walker, rules, walk[-1].sha)
-    return done, base
+    return done
 
 
 def _finding_input(f: Finding) -> FindingInput:

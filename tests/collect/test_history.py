@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import store
+from healthtui.collect import extraction
 from healthtui.collect.gitrepo import GitRepo
 from healthtui.collect.history import backfill, collect_commits, select_commits
 from healthtui.collect.scanning import scan_revision
@@ -98,6 +99,32 @@ def test_diff_walk_agrees_with_a_full_scan_at_every_commit(history: RepoBuilder,
         expected = scan_revision(repo, c.sha, rules).metrics
         for metric in metrics:
             assert _stored(engine, metric)[c.sha] == expected[metric], (c.subject, metric)
+
+
+def test_diff_walk_agrees_with_a_full_scan_when_workers_extract(
+    tmp_path: Path, engine, monkeypatch
+):
+    """Enough files that the start and the walk ahead are extracted by worker processes, side by
+    side (small chunks: the read for the walk ahead is still under way when the start's begins),
+    with blobs shared between the start and later commits."""
+    monkeypatch.setattr(extraction, "CHUNK_ITEMS", 8)
+    b = RepoBuilder(tmp_path / "many")
+    files = {f"app/h{i}.py": f"# {i}\n" + handler(i % 3) for i in range(450)}
+    with b.bulk():
+        b.commit({"app/manager.py": MANAGER_ASYNC, "app/legacy.py": "", **files}, message="base")
+        b.commit({"app/manager.py": MANAGER_SYNC}, message="sync")
+        b.commit(
+            {f"app/h{i}.py": f"# {i}\n" + handler(0, legacy=False) for i in range(450)},
+            message="fix",
+        )
+        b.commit({f"app/h{i}.py": files[f"app/h{i + 1}.py"] for i in range(0, 40)}, message="back")
+    repo = GitRepo.open(b.path)
+    backfill(repo, engine, CONFIG)
+    rules = RuleEngine(CONFIG.rules, CONFIG.suites)
+    for c in repo.first_parent_line("main"):
+        expected = scan_revision(repo, c.sha, rules).metrics
+        assert {m: _stored(engine, m)[c.sha] for m in expected} == expected, c.subject
+    assert _stored(engine, "await_misuse")[b.tip()] > 0
 
 
 def test_merges_count_on_the_first_parent_line_only(history: RepoBuilder, engine):
@@ -302,6 +329,60 @@ def test_killed_backfill_resumes_to_exactly_the_uninterrupted_result(tmp_path: P
     )
     assert "snapshots written" in out.stdout
     assert dump(killed) == dump(clean)
+
+
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        out.update(int(c) for c in task.read_text().split())
+    return out
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_a_killed_backfill_leaves_no_process_behind_holding_its_lock(tmp_path: Path):
+    b = RepoBuilder(tmp_path / "big")
+    with b.bulk():
+        b.commit({f"app/m{i}.py": handler(i % 5) for i in range(400)}, message="base")
+        for i in range(40):
+            b.commit({f"app/m{i}.py": handler(i % 4)}, message=f"step {i}")
+    db = tmp_path / "killed.db"
+    args = _cli("--repo", str(b.path), "--db", str(db), "backfill")
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and proc.poll() is None:
+        python = {
+            c for c in _children(proc.pid) if b"python" in Path(f"/proc/{c}/cmdline").read_bytes()
+        }
+        seen |= python
+        if len(python) >= 2:
+            break
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(seen) >= 2, "the backfill never started its worker processes"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(p) for p in seen):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in seen)
+    out = subprocess.run(args, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "snapshots written" in out.stdout
 
 
 def test_a_second_collect_while_one_runs_exits_0_and_says_so(history, tmp_path: Path):
