@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -252,6 +252,10 @@ def _rebuild(rules: RulesConfig, suites_: tuple[Suite, ...], only: tuple[str, ..
 
 
 _EMPTY: tuple[Finding, ...] = ()
+_MARKER_SITES = f"{MARKERS}.sites"
+_MARKER_FILES = f"{MARKERS}.files"
+_MARKER_FAILING = f"{MARKERS}.failing_files"
+_DUPLICATE_FILES = f"{DUPLICATE_CLASSES}.files"
 _PLAIN: Facts = {"status": "ok"}
 _SITE = attrgetter("line", "col", "rule", "text", "message", "detail")  # Finding order in a file
 
@@ -364,7 +368,7 @@ class Evaluator:
             self._evaluate_regex(old)
             return
         if old is not None:
-            self._unindex(old)
+            self._unindex(old, replaced=facts is not None)
         if facts is None:
             self.files.pop(path, None)
             self.dirty.pop(path, None)
@@ -415,10 +419,12 @@ class Evaluator:
         if basename(path) in CONFIG_NAMES and (self.on_markers or self.on_suites):
             self._set_config(path, markers.config_for(basename(path), facts))
 
-    def _unindex(self, rec: _File) -> None:
+    def _unindex(self, rec: _File, *, replaced: bool = False) -> None:
+        """Undo `_index`. `replaced`: `_index` of the file's new facts follows, which replaces
+        its resolution entries and marks the dependents of just those that change."""
         path = rec.path
         if rec.kind == "python":
-            if self.on_await or self.on_callback:
+            if (self.on_await or self.on_callback) and not replaced:
                 self._dirty_keys(self.resolver.set(path, None))
             for name in rec.classes:
                 copies = self.class_copies.get(name)
@@ -483,9 +489,14 @@ class Evaluator:
             return
         self._effective.clear()
         self._registered.clear()
-        for p, f in self.files.items():
-            if f.kind == "python" and is_under(p, d):
-                self._mark(p, MARKERS, SUITE)
+        for p, f in self.files.items():  # what a config decides: marker uses, counted tests
+            facts = f.facts
+            marks, tests = facts.get("marks"), facts.get("tests")
+            if (marks or tests) and f.kind == "python" and is_under(p, d):
+                if marks:
+                    self._mark(p, MARKERS)
+                if tests:
+                    self._mark(p, SUITE)
 
     # context -----------------------------------------------------------------------------------
 
@@ -604,11 +615,14 @@ class Evaluator:
         if everything:
             contrib[SKIPPED] = 1 if status == "skipped" else 0
             if self.on_unparseable and rec.kind == "python":
-                bad = status == "fallback"
-                why = facts.get("error", "cannot parse")
-                line, col, text = facts.get("line", 1), facts.get("col", 1), facts.get("text", "")
-                site = Finding(path, line, col, UNPARSEABLE, text, f"{why} (read line by line)")
-                set_rule(UNPARSEABLE, [site] if bad else [])
+                if status == "fallback":
+                    why = facts.get("error", "cannot parse")
+                    line, col = facts.get("line", 1), facts.get("col", 1)
+                    text = facts.get("text", "")
+                    site = Finding(path, line, col, UNPARSEABLE, text, f"{why} (read line by line)")
+                    set_rule(UNPARSEABLE, [site])
+                else:
+                    set_rule(UNPARSEABLE, [])
             if self.on_deprecated and rec.kind == "python":
                 set_rule(
                     DEPRECATED_IMPORTS,
@@ -647,16 +661,22 @@ class Evaluator:
                     )
                 self._set_deps(rec, frozenset(deps))
             if self.on_markers and (everything or MARKERS in which):
-                d = dir_of(path)
-                found, names, failing = markers.evaluate(
-                    path, facts.get("marks", []), self.registered(d), self.effective(d)
-                )
+                marks = facts.get("marks")
+                if marks:
+                    d = dir_of(path)
+                    found, names, failing = markers.evaluate(
+                        path, marks, self.registered(d), self.effective(d)
+                    )
+                else:  # what evaluating no uses gives, whatever the config
+                    found, names, failing = [], {}, False
                 findings[MARKERS] = tuple(found)
-                contrib[f"{MARKERS}.sites"] = len(found)
-                contrib[f"{MARKERS}.files"] = 1 if found else 0
-                contrib[f"{MARKERS}.failing_files"] = 1 if failing else 0
-                self.unreg_names.subtract(rec.unreg)
-                self.unreg_names.update(names)
+                contrib[_MARKER_SITES] = len(found)
+                contrib[_MARKER_FILES] = 1 if found else 0
+                contrib[_MARKER_FAILING] = 1 if failing else 0
+                if rec.unreg:
+                    self.unreg_names.subtract(rec.unreg)
+                if names:
+                    self.unreg_names.update(names)
                 rec.unreg = names
             if self.on_dups and (everything or DUPLICATE_CLASSES in which):
                 found = []
@@ -665,7 +685,7 @@ class Evaluator:
                         modules = self.class_copies.get(name, {})
                         found += duplicate_classes.site_findings(path, name, sites, modules)
                 findings[DUPLICATE_CLASSES] = tuple(found)
-                contrib[f"{DUPLICATE_CLASSES}.files"] = 1 if found else 0
+                contrib[_DUPLICATE_FILES] = 1 if found else 0
             if self.on_suites and (everything or SUITE in which):
                 for key in [k for k in contrib if k.startswith("suite.")]:
                     del contrib[key]
@@ -686,21 +706,27 @@ class Evaluator:
         `presorted`: the findings of at most one rule, already in site order."""
         path = rec.path
         sums = self.sums
-        if rec.contrib:
-            for metric in set(rec.contrib) | set(contrib):
-                delta = contrib.get(metric, 0) - rec.contrib.get(metric, 0)
+        old = rec.contrib
+        if old:
+            for metric, value in contrib.items():
+                delta = value - old.get(metric, 0)
                 if delta:
                     sums[metric] += delta
+            for metric, value in old.items():
+                if value and metric not in contrib:
+                    sums[metric] -= value
         else:
             for metric, value in contrib.items():
                 if value:
                     sums[metric] += value
         rec.contrib = {k: v for k, v in contrib.items() if v}
-        rec.findings = {k: v for k, v in findings.items() if v}
-        if presorted:
-            combined = next(iter(rec.findings.values()), _EMPTY)
+        rec.findings = kept = {k: v for k, v in findings.items() if v}
+        if not kept:
+            combined = _EMPTY
+        elif presorted or (len(kept) == 1 and len(next(iter(kept.values()))) == 1):
+            combined = next(iter(kept.values()))
         else:
-            combined = tuple(sorted((f for fs in rec.findings.values() for f in fs), key=_SITE))
+            combined = tuple(sorted((f for fs in kept.values() for f in fs), key=_SITE))
         if combined != rec.all:
             rec.all = combined
             self.changed.add(path)
@@ -748,6 +774,7 @@ class Evaluator:
         return {k: float(v) for k, v in out.items()}
 
 
+@lru_cache(maxsize=1 << 16)
 def _is_test_module(path: str) -> bool:
     return is_conftest(path) or is_test_file(path)
 

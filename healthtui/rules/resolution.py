@@ -37,45 +37,48 @@ class FileIndex:
         self.bases: dict[str, list] = {c[0]: c[3] for c in facts.get("classes", ())}
         self.exports: dict[str, list] = facts.get("exports", {})
 
-    def entries(self) -> dict[tuple[str, str], Any]:
-        if not self.tail:
-            return {}
-        t = self.tail
-        out: dict[tuple[str, str], Any] = {}
-        for qual, status in self.defs.items():
-            out[("d", f"{t}.{qual}")] = status
-        for qual, bases in self.bases.items():
-            out[("c", f"{t}.{qual}")] = repr(bases)
-        for name, ref in self.exports.items():
-            out[("e", f"{t}.{name}")] = repr(ref)
-        return out
+
+_EMPTY: Mapping[str, Any] = {}
+_PARTS = (("d", "defs"), ("c", "bases"), ("e", "exports"))  # index kind -> FileIndex attribute
 
 
 class Resolver:
     def __init__(self) -> None:
         self.files: dict[str, FileIndex] = {}
-        self.index: dict[str, dict[str, dict[str, Any]]] = {"d": {}, "c": {}, "e": {}}
+        # kind -> key -> the paths with an entry under it (a dict for a stable order)
+        self.index: dict[str, dict[str, dict[str, None]]] = {"d": {}, "c": {}, "e": {}}
 
     def set(self, path: str, new: FileIndex | None) -> set[str]:
         """Replace a file's entries; return the keys whose entries changed."""
         old = self.files.pop(path, None)
-        old_e = old.entries() if old else {}
-        new_e = new.entries() if new else {}
-        changed: set[str] = set()
-        for (kind, key), value in old_e.items():
-            if new_e.get((kind, key), _MISSING) != value:
-                changed.add(key)
-                bucket = self.index[kind].get(key)
-                if bucket is not None:
-                    bucket.pop(path, None)
-                    if not bucket:
-                        del self.index[kind][key]
-        for (kind, key), value in new_e.items():
-            if old_e.get((kind, key), _MISSING) != value:
-                changed.add(key)
-            self.index[kind].setdefault(key, {})[path] = value
         if new is not None:
             self.files[path] = new
+        o_tail = old.tail if old is not None else ""
+        n_tail = new.tail if new is not None else ""
+        same = o_tail == n_tail
+        changed: set[str] = set()
+        for kind, attr in _PARTS:
+            index = self.index[kind]
+            o = getattr(old, attr) if o_tail else _EMPTY
+            n = getattr(new, attr) if n_tail else _EMPTY
+            for qual, value in o.items():
+                if not same or n.get(qual, _MISSING) != value:
+                    key = f"{o_tail}.{qual}"
+                    changed.add(key)
+                    bucket = index.get(key)
+                    if bucket is not None:
+                        bucket.pop(path, None)
+                        if not bucket:
+                            del index[key]
+            for qual, value in n.items():
+                if not same or o.get(qual, _MISSING) != value:
+                    key = f"{n_tail}.{qual}"
+                    changed.add(key)
+                    bucket = index.get(key)
+                    if bucket is None:
+                        index[key] = {path: None}
+                    else:
+                        bucket[path] = None
         return changed
 
     # lookups -----------------------------------------------------------------------------------
