@@ -9,12 +9,13 @@ import json
 import marshal
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from healthtui.collect import scanning
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from healthtui.rules.engine import RuleEngine
 
 CHUNK_ITEMS = 64
