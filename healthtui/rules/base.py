@@ -45,6 +45,14 @@ class Finding:
         _message(self, message)
         _detail(self, detail)
 
+    def __reduce__(self):
+        """Pickled as its fields, rebuilt through `__init__`: the dataclass's own state methods
+        look the fields up for every object, which made checkpoints slow to write and read."""
+        return (
+            type(self),
+            (self.path, self.line, self.col, self.rule, self.text, self.message, self.detail),
+        )
+
 
 _path, _line, _col, _rule, _text, _message, _detail = (
     Finding.__dict__[name].__set__ for name in Finding.__slots__
