@@ -256,6 +256,7 @@ _MARKER_SITES = f"{MARKERS}.sites"
 _MARKER_FILES = f"{MARKERS}.files"
 _MARKER_FAILING = f"{MARKERS}.failing_files"
 _DUPLICATE_FILES = f"{DUPLICATE_CLASSES}.files"
+_NO_DEPS: frozenset[str] = frozenset()
 _PLAIN: Facts = {"status": "ok"}
 _SITE = attrgetter("line", "col", "rule", "text", "message", "detail")  # Finding order in a file
 
@@ -297,6 +298,15 @@ class Evaluator:
             frozenset() if regex_only else frozenset(rules.plugin_markers) | markers.BUILTIN_MARKERS
         )
         self.suite_counter = None if regex_only else suites.SuiteCounter(engine.suites)
+        # The metrics suite counts add (to take back before counting again); None when another
+        # contribution's name starts like them too, and they are told by that prefix instead.
+        others = {SKIPPED, _MARKER_SITES, _MARKER_FILES, _MARKER_FAILING, _DUPLICATE_FILES}
+        others.update(self.files_metric, self.files_metric.values())
+        self.suite_keys: tuple[str, ...] | None = (
+            None
+            if regex_only or any(k.startswith("suite.") for k in others)
+            else tuple(suites.metric(s.name) for s in engine.suites)
+        )
 
         self.files: dict[str, _File] = {}
         self.plain: set[str] = set()  # files whose facts are just {"status": "ok"}
@@ -601,19 +611,30 @@ class Evaluator:
             return
         everything = "*" in which
         facts, path = rec.facts, rec.path
-        findings = dict(rec.findings)
+        findings = dict(rec.findings)  # like rec.findings and rec.contrib: no empty entries
         contrib = dict(rec.contrib)
         status = facts.get("status")
 
         files_metric = self.files_metric
 
         def set_rule(rule: str, found: list[Finding]) -> None:
-            findings[rule] = tuple(found)
-            contrib[rule] = len(found)
-            contrib[files_metric[rule]] = 1 if found else 0
+            if found:
+                findings[rule] = tuple(found)
+                contrib[rule] = len(found)
+                contrib[files_metric[rule]] = 1
+            else:
+                findings.pop(rule, None)
+                contrib.pop(rule, None)
+                contrib.pop(files_metric[rule], None)
+
+        def put(metric: str, value: int) -> None:
+            if value:
+                contrib[metric] = value
+            else:
+                contrib.pop(metric, None)
 
         if everything:
-            contrib[SKIPPED] = 1 if status == "skipped" else 0
+            put(SKIPPED, 1 if status == "skipped" else 0)
             if self.on_unparseable and rec.kind == "python":
                 if status == "fallback":
                     why = facts.get("error", "cannot parse")
@@ -624,18 +645,19 @@ class Evaluator:
                 else:
                     set_rule(UNPARSEABLE, [])
             if self.on_deprecated and rec.kind == "python":
+                imports = facts.get("imports")
                 set_rule(
                     DEPRECATED_IMPORTS,
-                    deprecated_imports.evaluate(path, facts.get("imports", []), self.deprecated),
+                    deprecated_imports.evaluate(path, imports, self.deprecated) if imports else [],
                 )
                 warn = facts.get("warns")
                 cand = deprecated_imports.candidate(path, warn, self.deprecated) if warn else None
                 if cand:
                     self.candidates[path] = cand
-            rx = facts.get("rx", {})
+            rx = facts.get("rx")
             selected = self.engine.selector.rule_ids(path) if rx else ()
             for rule in self.engine.regex:
-                hits = rx.get(rule.id)
+                hits = rx.get(rule.id) if rx else None
                 if hits and rule.id in selected:
                     set_rule(rule.id, regex_rules.findings(rule, path, hits))
                 else:
@@ -646,20 +668,20 @@ class Evaluator:
             ):
                 deps: set[str] = set()
                 if self.on_await:
+                    sites = facts.get("awaits")
                     set_rule(
                         AWAIT_MISUSE,
-                        await_misuse.evaluate(
-                            path, facts.get("awaits", []), self.resolver, self.known_sync, deps
-                        ),
+                        await_misuse.evaluate(path, sites, self.resolver, self.known_sync, deps)
+                        if sites
+                        else [],
                     )
                 if self.on_callback:
+                    sites = facts.get("callbacks")
                     set_rule(
                         ASYNC_CALLBACK,
-                        async_callback.evaluate(
-                            path, facts.get("callbacks", []), self.resolver, deps
-                        ),
+                        async_callback.evaluate(path, sites, self.resolver, deps) if sites else [],
                     )
-                self._set_deps(rec, frozenset(deps))
+                self._set_deps(rec, frozenset(deps) if deps else _NO_DEPS)
             if self.on_markers and (everything or MARKERS in which):
                 marks = facts.get("marks")
                 if marks:
@@ -669,10 +691,13 @@ class Evaluator:
                     )
                 else:  # what evaluating no uses gives, whatever the config
                     found, names, failing = [], {}, False
-                findings[MARKERS] = tuple(found)
-                contrib[_MARKER_SITES] = len(found)
-                contrib[_MARKER_FILES] = 1 if found else 0
-                contrib[_MARKER_FAILING] = 1 if failing else 0
+                if found:
+                    findings[MARKERS] = tuple(found)
+                else:
+                    findings.pop(MARKERS, None)
+                put(_MARKER_SITES, len(found))
+                put(_MARKER_FILES, 1 if found else 0)
+                put(_MARKER_FAILING, 1 if failing else 0)
                 if rec.unreg:
                     self.unreg_names.subtract(rec.unreg)
                 if names:
@@ -684,11 +709,18 @@ class Evaluator:
                     if name in self.ssot:
                         modules = self.class_copies.get(name, {})
                         found += duplicate_classes.site_findings(path, name, sites, modules)
-                findings[DUPLICATE_CLASSES] = tuple(found)
-                contrib[_DUPLICATE_FILES] = 1 if found else 0
+                if found:
+                    findings[DUPLICATE_CLASSES] = tuple(found)
+                else:
+                    findings.pop(DUPLICATE_CLASSES, None)
+                put(_DUPLICATE_FILES, 1 if found else 0)
             if self.on_suites and (everything or SUITE in which):
-                for key in [k for k in contrib if k.startswith("suite.")]:
-                    del contrib[key]
+                if self.suite_keys is None:
+                    for key in [k for k in contrib if k.startswith("suite.")]:
+                        del contrib[key]
+                else:
+                    for key in self.suite_keys:
+                        contrib.pop(key, None)
                 tests = facts.get("tests")
                 if tests and is_test_file(path, self.effective(dir_of(path)).python_files):
                     contrib.update(self.suite_counter.counts(path, tests))
@@ -702,8 +734,8 @@ class Evaluator:
         *,
         presorted: bool = False,
     ) -> None:
-        """Record a file's new findings and metric contributions, updating the sums.
-        `presorted`: the findings of at most one rule, already in site order."""
+        """Record a file's new findings and metric contributions (neither with empty entries),
+        updating the sums. `presorted`: the findings of at most one rule, in site order."""
         path = rec.path
         sums = self.sums
         old = rec.contrib
@@ -713,20 +745,19 @@ class Evaluator:
                 if delta:
                     sums[metric] += delta
             for metric, value in old.items():
-                if value and metric not in contrib:
+                if metric not in contrib:
                     sums[metric] -= value
         else:
             for metric, value in contrib.items():
-                if value:
-                    sums[metric] += value
-        rec.contrib = {k: v for k, v in contrib.items() if v}
-        rec.findings = kept = {k: v for k, v in findings.items() if v}
-        if not kept:
+                sums[metric] += value
+        rec.contrib = contrib
+        rec.findings = findings
+        if not findings:
             combined = _EMPTY
-        elif presorted or (len(kept) == 1 and len(next(iter(kept.values()))) == 1):
-            combined = next(iter(kept.values()))
+        elif presorted or (len(findings) == 1 and len(next(iter(findings.values()))) == 1):
+            combined = next(iter(findings.values()))
         else:
-            combined = tuple(sorted((f for fs in kept.values() for f in fs), key=_SITE))
+            combined = tuple(sorted((f for fs in findings.values() for f in fs), key=_SITE))
         if combined != rec.all:
             rec.all = combined
             self.changed.add(path)
