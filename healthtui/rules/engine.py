@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -805,7 +805,6 @@ class Evaluator:
         return {k: float(v) for k, v in out.items()}
 
 
-@lru_cache(maxsize=1 << 16)
 def _is_test_module(path: str) -> bool:
     return is_conftest(path) or is_test_file(path)
 

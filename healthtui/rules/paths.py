@@ -202,6 +202,8 @@ def is_test_file(path: str, patterns: Iterable[str] = DEFAULT_TEST_FILES) -> boo
     if not path.endswith(".py"):
         return False
     name = basename(path)
+    if patterns is DEFAULT_TEST_FILES or patterns == DEFAULT_TEST_FILES:  # fnmatch, quicker
+        return name.startswith("test_") or name.endswith("_test.py")
     for pat in patterns:
         target = path if "/" in pat else name
         if fnmatch.fnmatchcase(target, pat):

@@ -53,10 +53,25 @@ class Resolver:
         old = self.files.pop(path, None)
         if new is not None:
             self.files[path] = new
+        if old is None:  # a new file: every entry is
+            changed: set[str] = set()
+            t = new.tail if new is not None else ""
+            if t:
+                for kind, attr in _PARTS:
+                    index = self.index[kind]
+                    for qual in getattr(new, attr):
+                        key = f"{t}.{qual}"
+                        changed.add(key)
+                        bucket = index.get(key)
+                        if bucket is None:
+                            index[key] = {path: None}
+                        else:
+                            bucket[path] = None
+            return changed
         o_tail = old.tail if old is not None else ""
         n_tail = new.tail if new is not None else ""
         same = o_tail == n_tail
-        changed: set[str] = set()
+        changed = set()
         for kind, attr in _PARTS:
             index = self.index[kind]
             o = getattr(old, attr) if o_tail else _EMPTY

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from healthtui.config import Suite
 from tests.rules.trees import evaluate
 
@@ -169,3 +171,20 @@ def test_no_suites_no_inventory_and_empty_suites_report_zero():
     assert not any(k.startswith("suite.") for k in evaluate({"test_a.py": PARAMETRIZED}).metrics)
     ev = evaluate({"tests/unit/test_a.py": "def test_a():\n    pass\n"}, suites=[GOLDEN])
     assert expected(ev) == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *("test_a.py", "a/test_.py", "a_test.py", "x/_test.py", "test.py", "testa.py"),
+        *("a/test_a.pyc", "Test_a.py", "a_Test.py", "test_a.py/b.py", "atest_b.py", "_test.py"),
+    ],
+)
+def test_default_test_files_are_told_as_fnmatch_tells_them(path):
+    import fnmatch
+
+    from healthtui.rules.paths import DEFAULT_TEST_FILES, is_test_file
+
+    name = path.rpartition("/")[2]
+    want = path.endswith(".py") and any(fnmatch.fnmatchcase(name, p) for p in DEFAULT_TEST_FILES)
+    assert is_test_file(path) == is_test_file(path, list(DEFAULT_TEST_FILES)) == want
