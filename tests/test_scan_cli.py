@@ -14,6 +14,7 @@ from healthtui.collect import scanning
 from healthtui.collect.gitrepo import GitRepo
 from healthtui.config import load_config
 from healthtui.demo.builder import RepoBuilder
+from healthtui.errors import RepoError
 from healthtui.rules import RuleEngine
 
 CONFIG = """\
@@ -326,7 +327,7 @@ def test_a_grep_started_early_is_taken_by_the_same_scan_or_stopped(tmp_path: Pat
     assert early is not None and early.root == b.path
     with scanning.start_grep(b.path, rules, ["fixme"]) as grep:  # not the search it wants
         assert grep is not None and grep is not early and grep.needles == (b"FIXME",)
-    assert early.grep.proc.returncode is not None and early.listing.proc.returncode is not None
+    assert early.grep.returncode is not None and early.listing.returncode is not None
     assert len(started) == 3
 
     bad = tmp_path / "bad.toml"
@@ -340,3 +341,15 @@ def test_a_grep_started_early_is_taken_by_the_same_scan_or_stopped(tmp_path: Pat
         scanning.start_early(*args)
         assert scanning._early is None, args
     assert len(started) == 3
+
+
+def test_without_git_the_root_is_an_error_and_a_tree_is_walked(tmp_path: Path, monkeypatch):
+    b = RepoBuilder(tmp_path / "repo")
+    b.commit({"a.py": "# TODO\n", "healthtui.toml": CONFIG})
+    rules = load_config(b.path).rules
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(RepoError, match=r"^cannot run git: "):
+        scanning.work_tree_root(b.path)
+    assert scanning.start_grep(b.path, rules, ["todo"]).grep.error is not None
+    ev = scanning.scan_worktree(b.path, RuleEngine(rules, only=["todo"]))
+    assert [(f.path, f.line) for f in ev.findings["a.py"]] == [("a.py", 1)]

@@ -220,7 +220,7 @@ def test_grep_starts_from_the_config_when_the_rules_look_regex_only(messy: Path,
     assert scanning.start_grep(messy, unliteral, ["any"]) is None
     with scanning.start_grep(messy, regex_only) as grep:
         assert grep is not None and grep.needles == (b"TODO", b"FIXME", b"TODO(")
-    assert grep.grep.proc.returncode is not None  # stopped
+    assert grep.grep.returncode is not None  # stopped
     started = []
     monkeypatch.setattr(scanning.Grep, "__init__", counted(scanning.Grep.__init__, started))
     with scanning.start_grep(messy, every, ["todo"]) as grep:
@@ -248,7 +248,7 @@ def test_a_started_grep_the_engine_does_not_want_is_stopped(messy: Path, monkeyp
         assert grep is not None
         engine = RuleEngine(rules, only=only)
         got = scanning.scan_worktree(messy, engine, grep)
-        assert grep.grep.proc.returncode is not None and grep.listing.proc.returncode is not None
+        assert grep.grep.returncode is not None and grep.listing.returncode is not None
         assert len(started) == searches  # a search for the engine's own needles, if any
         assert got.findings == reference(messy, engine).findings
         monkeypatch.undo()
