@@ -226,22 +226,32 @@ def dotted_parts(node: ast.AST) -> list[str] | None:
 
 
 def _awaitable_annotation(node: ast.AST | None) -> bool:
+    """Whether an annotation names an awaitable type anywhere (a name, an attribute, a string)."""
     if node is None:
         return False
     stack = [node]
     while stack:
         sub = stack.pop()
-        if sub is None:
-            continue
-        push_children(sub, stack)
         t = type(sub)
-        if t is ast.Name and sub.id in AWAITABLE_NAMES:  # type: ignore[attr-defined]
-            return True
-        if t is ast.Attribute and sub.attr in AWAITABLE_NAMES:  # type: ignore[attr-defined]
-            return True
-        if t is ast.Constant and isinstance(sub.value, str):  # type: ignore[attr-defined]
-            if any(name in sub.value for name in AWAITABLE_NAMES):  # type: ignore[attr-defined]
+        if t is ast.Name:
+            if sub.id in AWAITABLE_NAMES:  # type: ignore[attr-defined]
                 return True
+        elif t is ast.Subscript:
+            stack.append(sub.value)  # type: ignore[attr-defined]
+            stack.append(sub.slice)  # type: ignore[attr-defined]
+        elif t is ast.Attribute:
+            if sub.attr in AWAITABLE_NAMES:  # type: ignore[attr-defined]
+                return True
+            stack.append(sub.value)  # type: ignore[attr-defined]
+        elif t is ast.Constant:
+            value = sub.value  # type: ignore[attr-defined]
+            if isinstance(value, str) and any(name in value for name in AWAITABLE_NAMES):
+                return True
+        elif t is ast.BinOp:
+            stack.append(sub.left)  # type: ignore[attr-defined]
+            stack.append(sub.right)  # type: ignore[attr-defined]
+        elif sub is not None:
+            push_children(sub, stack)
     return False
 
 
@@ -252,9 +262,12 @@ def _decorator_name(node: ast.AST) -> str | None:
     return ".".join(parts) if parts else None
 
 
-def def_status(node: ast.FunctionDef | ast.AsyncFunctionDef, returns: bool = True) -> str:
-    """a / s / w / u (see module docstring); `returns=False`: the file names no awaitable type,
-    so return annotations need no look."""
+def def_status(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, returns: bool | Callable[[], bool] = True
+) -> str:
+    """a / s / w / u (see module docstring); `returns` False (or a function saying so, asked only
+    for an annotation that names an awaitable type): the file's bytes name no awaitable type, so
+    return annotations do not count."""
     for dec in node.decorator_list:
         name = _decorator_name(dec)
         if name is None:
@@ -265,7 +278,7 @@ def def_status(node: ast.FunctionDef | ast.AsyncFunctionDef, returns: bool = Tru
             return "u"
     if type(node) is ast.AsyncFunctionDef:
         return "a"
-    if returns and _awaitable_annotation(node.returns):
+    if _awaitable_annotation(node.returns) and (returns() if callable(returns) else returns):
         return "w"
     return "s"
 
@@ -413,7 +426,7 @@ class _Scope:
                 if n.name in defs:  # type: ignore[attr-defined]
                     defs[n.name] = "u"  # type: ignore[attr-defined]
                 else:
-                    defs[n.name] = def_status(n, n.returns is not None and self.returns())  # type: ignore[arg-type,attr-defined]
+                    defs[n.name] = def_status(n, self.returns)  # type: ignore[arg-type,attr-defined]
                 stack.extend(n.decorator_list)  # type: ignore[attr-defined]
                 continue
             if t is ast.ClassDef:
@@ -528,6 +541,7 @@ class PyExtractor:
                     break
         self._returns: bool | None = None
         self._import_lines: list[int] | bool | None = False  # not looked for yet
+        self._last_import: int | None = -1  # line of the last `import` (0: none; -1: not known)
         self.deprecated_lasts = opts._deprecated_last if opts.deprecated_imports else None
         self.want_exprs = (
             self.want_awaits
@@ -674,10 +688,11 @@ class PyExtractor:
 
     @staticmethod
     def may_matter(mod: str, names: list[str], lasts: frozenset[str]) -> bool:
-        """`opts.import_may_matter(mod or None, names)` for a `from` import."""
+        """`opts.import_may_matter(mod or None, names)` for a `from` import (whose names are
+        plain: `from a import b.c` does not parse)."""
         if mod and mod.rpartition(".")[2] in lasts:
             return True
-        return any(n.rpartition(".")[2] in lasts for n in names)
+        return not lasts.isdisjoint(names)
 
     def names_awaitable(self) -> bool:
         """Whether the file's bytes name an awaitable type (else return annotations need no
@@ -690,12 +705,28 @@ class PyExtractor:
 
     def body_may_import(self, st: ast.AST) -> bool:
         """Whether the body of a def may hold an import statement (its lines hold `import`)."""
+        start = st.body[0].lineno  # type: ignore[attr-defined]
+        last = self._last_import
+        if last == -1:
+            data = self.data
+            i = data.rfind(b"import")
+            if i < 0:
+                last = 0
+            elif data.find(b"\r") >= 0 and data.count(b"\r") != data.count(b"\r\n"):
+                last = None  # a lone CR ends a line: numbers cannot be told from bytes
+            else:
+                last = data.count(b"\n", 0, i) + 1
+            self._last_import = last
+        if last is None:
+            return True
+        if start > last:
+            return False  # the usual case: every import comes before the def
         hot = self._import_lines
         if hot is False:
             hot = self._import_lines = hot_lines(self.data, (b"import",))
         if hot is None:
             return True
-        i = bisect_left(hot, st.body[0].lineno)  # type: ignore[attr-defined]
+        i = bisect_left(hot, start)
         return i < len(hot) and hot[i] <= st.end_lineno  # type: ignore[attr-defined]
 
     def site(self, node: ast.AST) -> list:
@@ -710,7 +741,7 @@ class PyExtractor:
                 if d is not None:
                     self.roots.append((d, ctx))
         if ctx.scope is None and not (st.decorator_list and _is_overload(st)):
-            status = def_status(st, st.returns is not None and self.names_awaitable())
+            status = def_status(st, self.names_awaitable)
             self.add_def(ctx.prefix + st.name, status)
             if ctx.top:
                 self.bind(st.name, ("def", status))
