@@ -316,6 +316,11 @@ def test_a_grep_started_early_is_taken_by_the_same_scan_or_stopped(tmp_path: Pat
     scanning.start_early(str(b.path), None, None, ["todo"])
     early = scanning._early
     assert early is not None and early.needles == (b"TODO",)
+    with monkeypatch.context() as m:  # the scan's own question is answered without git, once
+        m.setenv("PATH", str(tmp_path / "nowhere"))
+        assert scanning.work_tree_root(b.path, search_parents=False) == b.path
+        with pytest.raises(RepoError, match="cannot run git"):
+            scanning.work_tree_root(b.path, search_parents=False)
     with scanning.start_grep(b.path, rules, ["todo"]) as grep:
         assert grep is early and scanning._early is None
         ev = scanning.scan_worktree(b.path, RuleEngine(rules, only=["todo"]), grep)

@@ -247,9 +247,14 @@ def work_tree_root(start: Path, *, search_parents: bool = True) -> Path:
     """The top of the git work tree at `start` (or above it when `search_parents`).
 
     One `git rev-parse`: much cheaper than opening the repository, which is all a work-tree scan
-    needs. Raises RepoError outside a repository or in a bare one.
+    needs (none when `start_early` just asked the same). Raises RepoError outside a repository or
+    in a bare one.
     """
+    global _early_root
     start = Path(start)
+    early, _early_root = _early_root, None
+    if early is not None and early[:2] == (start, search_parents):
+        return early[2]
     if not start.is_dir():
         raise RepoError(f"{start}: no such directory")
     rev_parse = _GitOutput(start, "rev-parse", "--is-bare-repository", "--show-toplevel")
@@ -462,6 +467,7 @@ def _config_needles(rules: RulesConfig, only: Sequence[str]) -> tuple[bytes, ...
 
 
 _early: Grep | None = None
+_early_root: tuple[Path, bool, Path] | None = None
 
 
 def start_early(
@@ -469,22 +475,25 @@ def start_early(
 ) -> None:
     """Start the `git grep` that `healthtui [--repo R] [--config C] scan [PATH] [--rule ID]...`
     will want before the CLI loads (click alone takes ~45 ms), so git searches meanwhile; the
-    scan's `start_grep` takes it if it wants the same search. Anything amiss is left for the scan
-    to find and report."""
-    global _early
+    scan's `start_grep` takes it if it wants the same search, and its `work_tree_root` the root
+    found here. Anything amiss is left for the scan to find and report."""
+    global _early, _early_root
     from healthtui.config import load_config
 
     try:
         if path is not None:
-            start = Path(path)
-            root = work_tree_root(start if start.is_dir() else start.parent)
+            start, search_parents = Path(path), True
+            if not start.is_dir():
+                start = start.parent
         else:
             start = Path(repo) if repo is not None else Path.cwd()
-            root = work_tree_root(start, search_parents=repo is None)
+            search_parents = repo is None
+        root = work_tree_root(start, search_parents=search_parents)
         loaded = load_config(None, Path(config)) if config is not None else load_config(root)
         grep = start_grep(root, loaded.rules, rule_ids)
     except Exception:  # the scan does all this again and says what is wrong
         return
+    _early_root = (start, search_parents, root)  # the scan's `work_tree_root` asks again
     if grep is not None:
         atexit.register(grep.close)  # in case no scan takes it
         _early = grep
