@@ -496,6 +496,11 @@ class _Ctx:
 
 _MODULE_CTX = _Ctx(None, None, "", True, {})
 _OTHER = ("other",)
+# The statements `module_binding` binds names of (or looks at for `pytestmark`).
+_BINDING = frozenset(
+    {ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith}
+    | {ast.Delete}
+)
 _CLASS = ("class",)
 
 
@@ -574,7 +579,7 @@ class PyExtractor:
             elif t is ast.Import or t is ast.ImportFrom:
                 self.import_(st, ctx)  # type: ignore[arg-type]
             else:
-                if ctx.top:
+                if ctx.top and t in _BINDING:
                     self.module_binding(st)
                 if t not in _BLOCKS and t not in _COMPOUND:  # a simple statement
                     if self.want_exprs:
