@@ -521,6 +521,12 @@ class PyExtractor:
         self.pytest_names: set[str] = {"pytest"}
         self.mark_names: set[str] = set()
         self.roots: list[tuple[ast.AST, _Ctx]] = []
+        # Bodies of defs without imports, walked in phase 2 only if their lines hold a needle.
+        # Only in ASCII files (a non-ASCII identifier may spell a needle differently), and all
+        # are walked after an `import x.reg as y` of a registrar (a call `y()` names no needle).
+        self.deferred: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, _Ctx]] = []
+        self.may_defer = data.isascii()
+        self.aliased_registrar = False
         self.test_funcs: list[tuple[str, ast.AST, list[ast.AST]]] = []  # name, node, outer marks
         self.module_marks: list[ast.AST] = []
         self.imports: list[list] = []
@@ -658,6 +664,8 @@ class PyExtractor:
             for al in st.names:
                 if al.name == "pytest" or al.name.startswith("pytest."):
                     self.pytest_names.add(al.asname or "pytest")
+                if al.asname and al.name.rpartition(".")[2] in self.opts._registrar_last:
+                    self.aliased_registrar = True
                 if top:
                     if al.asname:
                         self.bind(al.asname, ("import", al.name, 0))
@@ -770,8 +778,16 @@ class PyExtractor:
         if self.opts.tests and st.name.startswith("test") and ctx.scope is None:
             if ctx.cls is None and not ctx.prefix:
                 self.test_funcs.append((st.name, st, []))
-        if not self.want_exprs and not self.body_may_import(st):
-            return  # the body could only add expressions to look into, or imports
+        if not self.body_may_import(st):
+            # The body could only add expressions to look into (or imports: it has none)
+            if not self.want_exprs:
+                return
+            if self.may_defer:
+                self.deferred.append((st, ctx))  # walked in phase 2 if a needle is in it
+                return
+        self.body(st, ctx)
+
+    def body(self, st: ast.FunctionDef | ast.AsyncFunctionDef, ctx: _Ctx) -> None:
         scope = _Scope(st, ctx.scope, self.names_awaitable)
         inner = _Ctx(scope, ctx.cls, ctx.prefix + st.name + ".<locals>.", False, ctx.loops)
         self.walk(st.body, inner)
@@ -820,7 +836,15 @@ class PyExtractor:
         want_awaits, want_marks = self.want_awaits, self.want_marks
         want_calls = self.want_callbacks or self.want_registers or self.want_warns
         Await, Call, Attribute = ast.Await, ast.Call, ast.Attribute
-        hot = hot_lines(self.data, self.needles()) if self.roots else None
+        deferred = self.deferred
+        hot = hot_lines(self.data, self.needles()) if self.roots or deferred else None
+        while deferred:
+            st, ctx = deferred.pop()
+            if hot is not None and not self.aliased_registrar:
+                i = bisect_left(hot, st.body[0].lineno)
+                if i == len(hot) or hot[i] > st.end_lineno:  # type: ignore[operator]
+                    continue  # no needle in its lines: none in any root of the body either
+            self.body(st, ctx)
         for root, ctx in self.roots:
             if hot is not None:
                 first = getattr(root, "lineno", None)

@@ -143,3 +143,17 @@ def run(loop):
         ("app/main.py", 8),
         ("app/main.py", 9),
     ]
+
+
+def test_a_registrar_imported_under_another_name_is_found_in_a_with_inside_a_def():
+    """`y(...)` names no registrar, and a def holding only it is still looked into."""
+    src = (
+        "import call_soon as cs\nimport atexit.register as r\n\n"
+        "async def g():\n    pass\n\n"
+        "def f():\n    with cs(g):\n        pass\n\n"
+        "def h():\n    with r(g):\n        pass\n"
+    )
+    assert lines(evaluate({"app/m.py": src}), "async_callback") == [
+        ("app/m.py", 8),
+        ("app/m.py", 12),
+    ]

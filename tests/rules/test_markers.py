@@ -246,3 +246,11 @@ def test_a_registration_added_later_clears_the_findings_incrementally():
     assert second.changed_paths == {"tests/test_a.py"}
     ev.update("pytest.ini", eng.extract("pytest-config", b""))
     assert ev.result().metrics["unregistered_markers"] == 1
+
+
+def test_a_marker_spelled_with_non_ascii_letters_inside_a_def_is_a_use():
+    """Python reads `ｍａｒｋ` as `mark` (NFKC): a def is looked into even with no `mark` in it."""
+    src = "import pytest\n\ndef helper():\n    with pytest.ｍａｒｋ.slow:\n        pass\n# mark\n"
+    assert lines(evaluate({"tests/test_a.py": src}), "unregistered_markers") == [
+        ("tests/test_a.py", 4)
+    ]
