@@ -508,6 +508,44 @@ class PyExtractor:
     """The single pass. Phase 1 walks statements (bindings, defs, classes, tests) and queues
     expression roots; phase 2 scans those roots once bindings and aliases are complete."""
 
+    __slots__ = (
+        "_import_lines",
+        "_last_import",
+        "_returns",
+        "aliased_registrar",
+        "aliases",
+        "awaits_raw",
+        "binds",
+        "callbacks",
+        "class_bases",
+        "class_defs",
+        "class_sites",
+        "data",
+        "deferred",
+        "defs",
+        "deprecated_lasts",
+        "imports",
+        "lines",
+        "mark_names",
+        "mark_vars",
+        "marks",
+        "may_defer",
+        "module_marks",
+        "opts",
+        "pytest_names",
+        "registers",
+        "roots",
+        "str_lists",
+        "test_funcs",
+        "want_awaits",
+        "want_callbacks",
+        "want_exprs",
+        "want_marks",
+        "want_registers",
+        "want_warns",
+        "warns",
+    )
+
     def __init__(self, data: bytes, opts: ExtractOptions, lines: Lines):
         self.opts = opts
         self.lines = lines
