@@ -422,6 +422,16 @@ class _Scope:
                 if type(n.ctx) is not ast.Load:  # type: ignore[attr-defined]
                     names.add(n.id)  # type: ignore[attr-defined]
                 continue
+            if t is ast.Attribute:  # the commonest nodes, without push_children
+                stack.append(n.value)  # type: ignore[attr-defined]
+                continue
+            if t is ast.Constant:
+                continue
+            if t is ast.Call:
+                stack.append(n.func)  # type: ignore[attr-defined]
+                stack.extend(n.args)  # type: ignore[attr-defined]
+                stack.extend(n.keywords)  # type: ignore[attr-defined]
+                continue
             if t in (ast.FunctionDef, ast.AsyncFunctionDef):
                 if n.name in defs:  # type: ignore[attr-defined]
                     defs[n.name] = "u"  # type: ignore[attr-defined]
@@ -873,7 +883,13 @@ class PyExtractor:
     def scan(self) -> None:
         want_awaits, want_marks = self.want_awaits, self.want_marks
         want_calls = self.want_callbacks or self.want_registers or self.want_warns
-        Await, Call, Attribute = ast.Await, ast.Call, ast.Attribute
+        Await, Call, Attribute, Name, Constant = (
+            ast.Await,
+            ast.Call,
+            ast.Attribute,
+            ast.Name,
+            ast.Constant,
+        )
         deferred = self.deferred
         hot = hot_lines(self.data, self.needles()) if self.roots or deferred else None
         while deferred:
@@ -899,7 +915,11 @@ class PyExtractor:
                 if t is Attribute:
                     if want_marks:
                         self.mark_attr(n)  # type: ignore[arg-type]
-                elif t is Await:
+                    stack.append(n.value)  # type: ignore[attr-defined]
+                    continue
+                if t is Name or t is Constant:
+                    continue  # nothing inside
+                if t is Await:
                     if want_awaits:
                         self.awaits_raw.append((n, ctx))  # type: ignore[arg-type]
                 elif t is Call and want_calls:
