@@ -301,7 +301,9 @@ class Evaluator:
         # The metrics suite counts add (to take back before counting again); None when another
         # contribution's name starts like them too, and they are told by that prefix instead.
         others = {SKIPPED, _MARKER_SITES, _MARKER_FILES, _MARKER_FAILING, _DUPLICATE_FILES}
-        others.update(self.files_metric, self.files_metric.values())
+        for rid in engine.rule_ids:  # the rules `set_rule` records (the suite rule is not one)
+            if rid != SUITE:
+                others.update((rid, self.files_metric[rid]))
         self.suite_keys: tuple[str, ...] | None = (
             None
             if regex_only or any(k.startswith("suite.") for k in others)
