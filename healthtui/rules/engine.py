@@ -287,6 +287,7 @@ class Evaluator:
         self.on_dups = DUPLICATE_CLASSES in e
         self.on_unparseable = UNPARSEABLE in e
         self.on_suites = engine._tests
+        self.on_configs = self.on_markers or self.on_suites  # pytest config files matter
         rules = engine.rules
         self.deprecated = frozenset(rules.deprecated_modules)
         self.known_sync = tuple(rules.known_sync)
@@ -428,7 +429,7 @@ class Evaluator:
                     self.marker_users.setdefault(site[2], set()).add(path)
                 if facts.get("registers"):
                     self._set_registrations(path, frozenset(facts["registers"]))
-        if basename(path) in CONFIG_NAMES and (self.on_markers or self.on_suites):
+        if rec.kind != "python" and basename(path) in CONFIG_NAMES and self.on_configs:
             self._set_config(path, markers.config_for(basename(path), facts))
 
     def _unindex(self, rec: _File, *, replaced: bool = False) -> None:
@@ -452,7 +453,7 @@ class Evaluator:
                     users.discard(path)
             if self.on_markers and rec.facts.get("registers"):
                 self._set_registrations(path, None)
-        if basename(path) in CONFIG_NAMES and (self.on_markers or self.on_suites):
+        if rec.kind != "python" and basename(path) in CONFIG_NAMES and self.on_configs:
             self._set_config(path, None)
         self.candidates.pop(path, None)
 
