@@ -278,7 +278,11 @@ def def_status(
             return "u"
     if type(node) is ast.AsyncFunctionDef:
         return "a"
-    if _awaitable_annotation(node.returns) and (returns() if callable(returns) else returns):
+    if (
+        node.returns is not None
+        and _awaitable_annotation(node.returns)
+        and (returns() if callable(returns) else returns)
+    ):
         return "w"
     return "s"
 
@@ -730,16 +734,20 @@ class PyExtractor:
                         break
             return
         mod = st.module or ""
+        level = st.level
+        from_pytest = mod == "pytest" and level == 0
+        registrars = self.opts._registrar_last
+        prefix = mod + "." if mod else ""
         for al in st.names:
-            if al.name == "*":
+            name, asname = al.name, al.asname
+            if name == "*":
                 continue
-            if mod == "pytest" and st.level == 0 and al.name == "mark":
-                self.mark_names.add(al.asname or "mark")
-            if al.asname and al.name in self.opts._registrar_last:
-                self.aliases.add(al.asname)
+            if from_pytest and name == "mark":
+                self.mark_names.add(asname or "mark")
+            if asname and name in registrars:
+                self.aliases.add(asname)
             if top:
-                dotted = f"{mod}.{al.name}" if mod else al.name
-                self.bind(al.asname or al.name, ("import", dotted, st.level))
+                self.bind(asname or name, ("import", prefix + name, level))
         if lasts is not None:
             names = [al.name for al in st.names if al.name != "*"]
             if (st.level and not mod) or (lasts and self.may_matter(mod, names, lasts)):
