@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from healthtui.config import DEFAULT_SYNC_REGISTRARS, load_config
+from healthtui.config import (
+    DEFAULT_SYNC_REGISTRARS,
+    Config,
+    Limit,
+    RegexRule,
+    RulesConfig,
+    Suite,
+    load_config,
+)
 from healthtui.errors import ConfigError
 
 
@@ -105,3 +114,27 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path, name: 
     (tmp_path / name).write_bytes(b'[tool.healthtui]\nbranch = "caf\xe9"\n')
     with pytest.raises(ConfigError, match=rf"{name}: not valid TOML: not UTF-8 \(byte 31\)"):
         load_config(tmp_path)
+
+
+def test_config_records_behave_as_frozen_dataclasses():
+    rule = RegexRule(id="todo", pattern="TODO")
+    same = dataclasses.replace(rule)
+    assert rule == same and hash(rule) == hash(same) and rule is not same
+    assert rule != dataclasses.replace(rule, message="m") and rule != ("todo", "TODO")
+    assert repr(rule) == (
+        "RegexRule(id='todo', pattern='TODO', include=('**/*.py',), exclude=(), message='')"
+    )
+    rules = RulesConfig(regex=(rule,), disable=("suite",))
+    assert dataclasses.asdict(rules)["regex"] == (dataclasses.asdict(rule),)
+    assert rules == RulesConfig(regex=(same,), disable=("suite",)) != RulesConfig()
+    assert {Suite("a", ("x",)), Suite("a", ("x",)), Limit("m", max=1.0)} == {
+        Suite("a", ("x",)),
+        Limit("m", max=1.0),
+    }
+    assert Config() == Config() and Config(branch="x") != Config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rule.pattern = "x"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del rules.regex  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        hash(Config())  # its targets are a dict, as with a generated __hash__
