@@ -13,8 +13,9 @@ as a fresh process and interleaved round by round so load on the machine hits al
   regex-only `scan_worktree()` call timed inside its process (startup excluded).
 
 Prints a markdown table (best and median seconds, ratios of the best times; the same for CPU
-seconds, the process's and its children's, which a loaded machine blurs less than wall time) and
-writes it to tests/bench/out/scan.md. The regex scan's finding count is checked against git grep's.
+seconds, the process's and its children's, which a loaded machine blurs less than wall time), with
+the machine's load average around the rounds, and writes it to tests/bench/out/scan.md. The regex
+scan's finding count is checked against git grep's.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ def main() -> None:
     for cmd in [*commands.values(), in_process]:  # warm the page cache and the .pyc files
         timed(cmd, repo, env)
 
+    load_before = os.getloadavg()[0]
     times: dict[str, list[float]] = {name: [] for name in [*commands, IN_PROCESS]}
     cpu: dict[str, list[float]] = {name: [] for name in commands}
     outputs: dict[str, str] = {}
@@ -137,7 +139,9 @@ def main() -> None:
     lines = [
         f"Scan benchmark: {len(listing.stdout.splitlines()):,} Python files "
         f"({args.files:,} generated), {len(patterns)} regex rule(s); best and median of "
-        f"{args.rounds} interleaved rounds, each a fresh process; {os.cpu_count()} cores.",
+        f"{args.rounds} interleaved rounds, each a fresh process; {os.cpu_count()} cores, "
+        f"1-minute load average {load_before:.2f} before the rounds, {os.getloadavg()[0]:.2f} "
+        "after.",
         "",
         "| what | best (s) | median (s) | best vs git grep | CPU best (s) | CPU vs git grep |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
