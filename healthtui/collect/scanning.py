@@ -413,8 +413,9 @@ class Grep:
 
     def __init__(self, root: Path, needles: tuple[bytes, ...]):
         self.root, self.needles = Path(root), needles
-        self.listing = _GitOutput(root, *_TAGGED_FILES)
+        # The search first: starting a process waits for a core while another git runs.
         self.grep = _GitOutput(root, *_GREP_LINES, *(a for n in needles for a in (b"-e", n)))
+        self.listing = _GitOutput(root, *_TAGGED_FILES)
 
     def close(self) -> None:
         self.listing.stop()
