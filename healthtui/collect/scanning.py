@@ -55,10 +55,14 @@ _pool_lock = threading.Lock()
 _worker_engine: RuleEngine | None = None
 
 
-def _init_worker(engine: RuleEngine) -> None:
+def _init_worker(engine: RuleEngine, parent: int | None = None) -> None:
+    """`parent`: the process that forked this worker, known before the fork (its parent may be
+    killed before this runs); None for a worker a fork server started."""
     global _worker_engine
     _worker_engine = engine
-    watch = threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True)
+    if parent is None:
+        parent = os.getppid()
+    watch = threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True)
     watch.start()
 
 
@@ -180,8 +184,12 @@ def _executor(engine: RuleEngine) -> Executor:
             ctx = multiprocessing.get_context(method)
         except ValueError:  # pragma: no cover - platforms without fork
             ctx = multiprocessing.get_context("spawn")
+        parent = pid if ctx.get_start_method() == "fork" else None
         pool = ProcessPoolExecutor(
-            max_workers=workers(), mp_context=ctx, initializer=_init_worker, initargs=(engine,)
+            max_workers=workers(),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(engine, parent),
         )
         _pool = (engine.key, pid, pool)
         return pool
