@@ -124,3 +124,18 @@ def test_a_regex_only_engine_never_loads_the_ast_rules():
     ).stdout
     assert out.splitlines() == ["['a.py', 'b/c.py'] 2.0", "[]"]
     assert engine(regex=(todo_rule(),)).options.regex  # the full engine's options still load
+
+
+def test_the_engines_rule_ids_and_versions_are_the_rule_modules():
+    import importlib
+
+    from healthtui.rules import engine as rules_engine
+    from healthtui.rules import fallback
+
+    for rid, name in rules_engine.BUILTIN_RULES.items():
+        module = (
+            fallback
+            if rid == "unparseable_files"
+            else importlib.import_module(f"healthtui.rules.{name}")
+        )
+        assert (rid, rules_engine.builtin_version(rid)) == (module.ID, module.VERSION)
