@@ -358,3 +358,14 @@ def test_without_git_the_root_is_an_error_and_a_tree_is_walked(tmp_path: Path, m
     assert scanning.start_grep(b.path, rules, ["todo"]).grep.error is not None
     ev = scanning.scan_worktree(b.path, RuleEngine(rules, only=["todo"]))
     assert [(f.path, f.line) for f in ev.findings["a.py"]] == [("a.py", 1)]
+
+
+def test_a_search_stopped_while_its_output_is_read_ends_once(repo: RepoBuilder, recwarn):
+    grep = scanning.Grep(repo.path, (b"TODO",))
+    chunks = grep.grep.chunks()
+    assert next(chunks)
+    grep.close()
+    assert grep.grep.returncode is not None and grep.listing.returncode is not None
+    chunks.close()  # the generator's own clean-up finds git ended already
+    assert list(grep.grep.chunks()) == [] and not grep.grep.ok
+    assert not recwarn.list

@@ -305,7 +305,7 @@ class _GitOutput:
                 import subprocess
 
                 self._proc = subprocess.Popen(
-                    argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+                    list(map(os.fsdecode, argv)), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
                 )
                 self.pid, self._fd = self._proc.pid, self._proc.stdout.fileno()
         except ValueError:  # a NUL byte in an argument
@@ -330,10 +330,11 @@ class _GitOutput:
 
     def stop(self) -> None:
         """Stop git if its output was not read to the end."""
-        if self._fd >= 0:
-            self._end(kill=True)
+        self._end(kill=True)
 
     def _end(self, *, kill: bool) -> None:
+        if self._fd < 0:  # ended already (stopped while `chunks` was still being read)
+            return
         if self._proc is not None:  # pragma: no cover - not POSIX
             if kill:
                 self._proc.kill()
