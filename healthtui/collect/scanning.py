@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import gc
 import marshal
 import os
 import re
@@ -60,6 +61,8 @@ def _init_worker(engine: RuleEngine, parent: int | None = None) -> None:
     killed before this runs); None for a worker a fork server started."""
     global _worker_engine
     _worker_engine = engine
+    gc.freeze()  # what the worker inherited is never garbage: collections leave it (and its pages) be
+    gc.enable()  # even if it was forked while its parent had collections paused
     if parent is None:
         parent = os.getppid()
     watch = threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True)
