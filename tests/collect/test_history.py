@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sqlite3
@@ -120,6 +121,7 @@ def test_diff_walk_agrees_with_a_full_scan_when_workers_extract(
         b.commit({f"app/h{i}.py": files[f"app/h{i + 1}.py"] for i in range(0, 40)}, message="back")
     repo = GitRepo.open(b.path)
     backfill(repo, engine, CONFIG)
+    assert gc.isenabled()  # paused for the walk only
     rules = RuleEngine(CONFIG.rules, CONFIG.suites)
     for c in repo.first_parent_line("main"):
         expected = scan_revision(repo, c.sha, rules).metrics
