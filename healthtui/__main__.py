@@ -1,7 +1,8 @@
 """The `healthtui` command (`python -m healthtui`, and the console script).
 
 Before the CLI loads (click alone takes ~45 ms), a plain work-tree `scan` starts the `git grep` it
-will want, so git searches meanwhile (see `healthtui.collect.scanning.start_early`).
+will want, so git searches meanwhile (see `healthtui.collect.scanning.start_early`); it runs
+without garbage collections.
 """
 
 from __future__ import annotations
@@ -53,13 +54,24 @@ def plain_scan(args: Sequence[str]) -> tuple[str | None, str | None, str | None,
 
 def main(argv: Sequence[str] | None = None) -> int:
     scan = plain_scan(sys.argv[1:] if argv is None else argv)
-    if scan is not None:
-        from healthtui.collect.scanning import start_early
+    if scan is None:
+        from healthtui.cli import main as cli_main
 
+        return cli_main(argv)
+    import gc
+
+    from healthtui.collect.scanning import start_early
+
+    collecting = gc.isenabled()
+    gc.disable()  # a scan is short and leaves next to no cyclic garbage: collecting only costs time
+    try:
         start_early(*scan)
-    from healthtui.cli import main as cli_main
+        from healthtui.cli import main as cli_main
 
-    return cli_main(argv)
+        return cli_main(argv)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 if __name__ == "__main__":

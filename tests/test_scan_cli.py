@@ -369,3 +369,14 @@ def test_a_search_stopped_while_its_output_is_read_ends_once(repo: RepoBuilder, 
     chunks.close()  # the generator's own clean-up finds git ended already
     assert list(grep.grep.chunks()) == [] and not grep.grep.ok
     assert not recwarn.list
+
+
+def test_a_plain_scan_in_process_leaves_garbage_collection_as_it_was(repo: RepoBuilder, capsys):
+    import gc
+
+    from healthtui.__main__ import main
+
+    assert gc.isenabled()
+    assert main(["--repo", str(repo.path), "scan", "--rule", "todo"]) == 0
+    assert capsys.readouterr().out.splitlines() == expected("todo")
+    assert gc.isenabled()
