@@ -186,17 +186,26 @@ class Config(_Record):
         return next((s for s in self.suites if s.name == name), None)
 
 
+# The built-in rules' ids (`healthtui.rules.engine` keeps its rule modules under them; a test
+# keeps the two in step) and the other names `rules.disable` and `--rule` take for them, known
+# here so that a regex-only config can be told before any rule module is loaded.
+BUILTIN_RULE_IDS = frozenset(
+    {
+        "await_misuse",
+        "async_callback",
+        "deprecated_imports",
+        "unregistered_markers",
+        "duplicate_classes",
+        "unparseable_files",
+        "suite",
+    }
+)
+RULE_ALIASES = {"suites": "suite", "markers": "unregistered_markers"}
+
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED_IDS = {
-    "await_misuse",
-    "async_callback",
-    "deprecated_imports",
-    "unregistered_markers",
-    "duplicate_classes",
-    "unparseable_files",
+_RESERVED_IDS = BUILTIN_RULE_IDS | {
     "marker_errors",
     "collection_errors",
-    "suite",
     "tests",
     "never_awaited",
     "flaky_tests",

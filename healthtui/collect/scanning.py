@@ -18,6 +18,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from healthtui.config import BUILTIN_RULE_IDS, RULE_ALIASES
 from healthtui.errors import RepoError
 from healthtui.rules.base import Evaluation, Facts, Finding
 from healthtui.rules.paths import is_skipped_dir
@@ -29,22 +30,6 @@ if TYPE_CHECKING:
 
     from healthtui.config import RulesConfig
     from healthtui.rules.engine import RuleEngine
-
-# The ids `rules.disable` and `--rule` know besides regex rules: `healthtui.rules.engine`'s
-# BUILTIN_RULES and ALIASES (a test keeps them in step), here so that `start_grep` can tell a
-# regex-only config before that module (and every rule with it) is loaded.
-BUILTIN_IDS = frozenset(
-    {
-        "await_misuse",
-        "async_callback",
-        "deprecated_imports",
-        "unregistered_markers",
-        "duplicate_classes",
-        "unparseable_files",
-        "suite",
-    }
-)
-ALIASES = {"suites": "suite", "markers": "unregistered_markers"}
 
 # Below these, extraction runs in-process: starting workers costs more than it saves.
 MIN_PARALLEL_ITEMS = 400
@@ -461,12 +446,12 @@ def _config_needles(rules: RulesConfig, only: Sequence[str]) -> tuple[bytes, ...
         return None
     regex_ids = {r.id for r in rules.regex}
     if only:
-        wanted = {ALIASES.get(i, i) for i in only}
+        wanted = {RULE_ALIASES.get(i, i) for i in only}
         if wanted - regex_ids - {"suite"}:
             return None
     else:
         wanted = regex_ids - set(rules.disable)
-        if BUILTIN_IDS - {ALIASES.get(i, i) for i in rules.disable}:
+        if BUILTIN_RULE_IDS - {RULE_ALIASES.get(i, i) for i in rules.disable}:
             return None
     needles: list[bytes] = []
     for rule in rules.regex:

@@ -17,7 +17,7 @@ from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from healthtui.config import RulesConfig, Suite
+from healthtui.config import RULE_ALIASES, RulesConfig, Suite
 from healthtui.errors import ConfigError
 from healthtui.rules import regex as regex_rules
 from healthtui.rules.base import Evaluation, Facts, Finding
@@ -71,7 +71,7 @@ BUILTIN_RULES: dict[str, str] = {
     SUITE: "suites",
 }
 _AST_RULES = frozenset(BUILTIN_RULES) - {SUITE}
-ALIASES = {"suites": SUITE, "markers": MARKERS}
+ALIASES = RULE_ALIASES
 
 
 def _load_rules() -> None:
