@@ -48,6 +48,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 import store
+from healthtui.collect.extraction import dump
 from healthtui.collect.gitrepo import GitRepo
 from healthtui.collect.scanning import extract_many
 from healthtui.config import Config
@@ -400,7 +401,7 @@ class FactsCache:
         batch = [(kind, data) for (kind, _), data in items]
         for (key, _), facts in zip(items, extract_many(self.rules, batch), strict=True):
             self.memory[key] = facts
-            self.pending[key] = json.dumps(facts, separators=(",", ":"), sort_keys=True).encode()
+            self.pending[key] = dump(facts)
 
 
 def _extract_in_batches(cache: FactsCache, stream: Iterable[tuple[Key, bytes]]) -> None:

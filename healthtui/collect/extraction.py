@@ -6,7 +6,6 @@ are stored (JSON), which would otherwise be the walk's job."""
 from __future__ import annotations
 
 import json
-import marshal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -38,10 +37,7 @@ def _extract_chunk(items: list[tuple[str, bytes]]) -> bytes | list:
     for kind, data in items:
         facts = engine.extract(kind, data)
         out.append((facts, dump(facts)))
-    try:
-        return marshal.dumps(out)
-    except ValueError:  # some value is not plain data: let the pool pickle it
-        return out
+    return scanning._packed(out)
 
 
 def start_workers(engine: RuleEngine) -> None:
@@ -113,8 +109,7 @@ class FactsStream:
         if not self._flight:
             raise StopIteration
         keys, future = self._flight.popleft()
-        part = future.result()
-        done = marshal.loads(part) if isinstance(part, bytes) else part
+        done = scanning._unpacked(future.result())
         self._ready.extend((key, facts, raw) for key, (facts, raw) in zip(keys, done, strict=True))
         self.fill()
         return self._ready.popleft()
