@@ -140,8 +140,14 @@ class _Facts:
     """Facts for a set of (kind, blob) keys: those known at once, the others as they are extracted
     (in the order asked for). `key in facts` is whether the key was asked for."""
 
-    def __init__(self, known: dict[_Key, dict], stream: _Remembered | None, wanted: set[_Key]):
-        self._known, self._stream, self._wanted = known, stream, wanted
+    def __init__(
+        self,
+        source: _FactsSource,
+        known: dict[_Key, dict],
+        stream: FactsStream | None,
+        wanted: set[_Key],
+    ):
+        self._source, self._known, self._stream, self._wanted = source, known, stream, wanted
 
     def __contains__(self, key: _Key) -> bool:
         return key in self._wanted
@@ -151,8 +157,9 @@ class _Facts:
         while key not in known:
             if self._stream is None:
                 raise KeyError(key)
-            got, facts = next(self._stream)
+            got, facts, raw = next(self._stream)
             known[got] = facts
+            self._source.remember(got, facts, raw)
         return known[key]
 
     def fill(self) -> None:
@@ -173,7 +180,6 @@ class _FactsSource:
         self.repo, self.db, self.rules = repo, db, rules
         self.memory: dict[_Key, dict] = {}
         self.pending: list[tuple[str, str, bytes]] = []  # new facts to store with the next snapshot
-        self.scanned = 0
         self._cached: set[_Key] | None = None  # keys in the DB cache when the walk began
 
     def get(self, wanted: Iterable[_Key]) -> _Facts:
@@ -193,9 +199,9 @@ class _FactsSource:
             missing = [k for k in missing if k not in cached]
         if len(self.memory) > 200_000:
             self.memory.clear()
-        return _Facts(known, self._extract(missing) if missing else None, set(keys))
+        return _Facts(self, known, self._extract(missing) if missing else None, set(keys))
 
-    def _extract(self, keys: list[_Key]) -> _Remembered:
+    def _extract(self, keys: list[_Key]) -> FactsStream:
         by_blob: dict[str, list[str]] = {}
         for kind, blob in keys:
             by_blob.setdefault(blob, []).append(kind)
@@ -205,31 +211,16 @@ class _FactsSource:
                 for kind in by_blob[blob]:
                     yield (kind, blob), kind, data
 
-        return _Remembered(self, FactsStream(self.rules, items(), len(keys)))
+        return FactsStream(self.rules, items(), len(keys))
+
+    def remember(self, key: _Key, facts: dict, raw: bytes) -> None:
+        """Keep newly extracted facts in memory, and queue them for the database's cache."""
+        self.memory[key] = facts
+        self.pending.append((key[0], key[1], raw))
 
     def take_pending(self) -> list[tuple[str, str, bytes]]:
         items, self.pending = self.pending, []
         return items
-
-
-class _Remembered:
-    """A FactsStream whose results are kept in memory and queued for the database as taken."""
-
-    def __init__(self, source: _FactsSource, stream: FactsStream):
-        self.source, self.stream = source, stream
-
-    def __next__(self) -> tuple[_Key, dict]:
-        key, facts, raw = next(self.stream)
-        self.source.memory[key] = facts
-        self.source.pending.append((key[0], key[1], raw))
-        self.source.scanned += 1
-        return key, facts
-
-    def fill(self) -> None:
-        self.stream.fill()
-
-    def close(self) -> None:
-        self.stream.close()
 
 
 def _changes(old: tuple[Finding, ...], new: tuple[Finding, ...]) -> list[ChangeInput]:
