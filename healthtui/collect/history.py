@@ -255,7 +255,7 @@ class _Walker:
         self.evaluator = rules.evaluator()
         self.tree: dict[str, str] = {}  # path -> blob, for paths the rules read
         self.known: dict[str, tuple[Finding, ...]] = {}
-        self.ahead: _Facts | None = None  # the facts the rest of the walk will apply
+        self.ahead = _Facts(self.facts, {}, None, set())  # what the rest of the walk will apply
 
     def restore(self, state: checkpoint.State) -> None:
         self.evaluator, self.tree, self.known = state.evaluator, state.tree, state.known
@@ -316,17 +316,11 @@ class _Walker:
         self.ahead.fill()
 
     def close(self) -> None:
-        if self.ahead is not None:
-            self.ahead.close()
+        self.ahead.close()
 
     def _apply(self, update: dict[str, _Key | None]) -> None:
         ahead = self.ahead
-        if ahead is None:
-            facts = self.facts.get(kb for kb in update.values() if kb is not None)
-        else:
-            facts = self.facts.get(
-                kb for kb in update.values() if kb is not None and kb not in ahead
-            )
+        facts = self.facts.get(kb for kb in update.values() if kb is not None and kb not in ahead)
         try:
             for path, kb in update.items():
                 if kb is None:
@@ -334,12 +328,10 @@ class _Walker:
                     self.evaluator.update(path, None)
                 else:
                     self.tree[path] = kb[1]
-                    got = ahead[kb] if ahead is not None and kb in ahead else facts[kb]
-                    self.evaluator.update(path, got)
+                    self.evaluator.update(path, (ahead if kb in ahead else facts)[kb])
         finally:
             facts.close()
-        if ahead is not None:
-            ahead.fill()
+        ahead.fill()
 
     def evaluate(self) -> tuple[dict[str, float], list[ChangeInput]]:
         result = self.evaluator.result()
