@@ -33,11 +33,12 @@ def dump(facts: dict) -> bytes:
 def _extract_chunk(items: list[tuple[str, bytes]]) -> bytes | list:
     engine = scanning._worker_engine
     assert engine is not None
-    out = []
-    for kind, data in items:
-        facts = engine.extract(kind, data)
-        out.append((facts, dump(facts)))
-    return scanning._packed(out)
+    return scanning._packed([_extract(engine, kind, data) for kind, data in items])
+
+
+def _extract(engine: RuleEngine, kind: str, data: bytes) -> tuple[dict, bytes]:
+    facts = engine.extract(kind, data)
+    return facts, dump(facts)
 
 
 def start_workers(engine: RuleEngine) -> None:
@@ -73,9 +74,9 @@ class FactsStream:
         if self._items is None:
             return
         if not self._parallel:
-            for key, kind, data in self._items:
-                facts = self.engine.extract(kind, data)
-                self._ready.append((key, facts, dump(facts)))
+            self._ready.extend(
+                (key, *_extract(self.engine, kind, data)) for key, kind, data in self._items
+            )
             self._items = None
             return
         pool = scanning._executor(self.engine)
@@ -101,8 +102,7 @@ class FactsStream:
             if self._items is None:
                 raise StopIteration
             for key, kind, data in self._items:
-                facts = self.engine.extract(kind, data)
-                return key, facts, dump(facts)
+                return (key, *_extract(self.engine, kind, data))
             self._items = None
             raise StopIteration
         self.fill()
