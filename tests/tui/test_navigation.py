@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from textual.pilot import Pilot
 from textual.widgets import Digits
 
 import store
@@ -34,6 +37,16 @@ from tests.tui.pilot import (
 )
 
 SIZE = (120, 40)
+
+
+@asynccontextmanager
+async def on_metric(app: HealthApp, metric: str) -> AsyncIterator[Pilot]:
+    """`app` running at SIZE, settled on `metric`'s screen."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_metric(metric)
+        await settle(pilot)
+        yield pilot
 
 
 async def test_overview_shows_the_header_cards_and_a_sortable_table(
@@ -160,10 +173,7 @@ async def test_metric_screen_zooms_toggles_the_axis_and_sorts_by_size(
     history, history_engine, make_app
 ):
     app = make_app(history_engine)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_metric(m.AWAIT_MISUSE)
-        await settle(pilot)
+    async with on_metric(app, m.AWAIT_MISUSE) as pilot:
         screen = app.screen
         chart = screen.query_one(TrendChart)
         assert chart.spec.target == 0 and len(chart.spec.marks) == 3
@@ -367,10 +377,7 @@ async def test_palette_jumps_to_a_file_and_a_screen(history, history_engine, mak
 
 async def test_light_and_dark_themes_redraw(history, history_engine, make_app):
     app = make_app(history_engine)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_metric(m.AWAIT_MISUSE)
-        await settle(pilot)
+    async with on_metric(app, m.AWAIT_MISUSE) as pilot:
         assert app.theme == DARK_THEME
         dark_line = app.screen.query_one(TrendChart)._rgb("primary")
         await pilot.press("d")
@@ -444,10 +451,7 @@ async def test_charts_draw_off_the_event_loop_and_the_screen_completes_with_them
     history, history_engine, make_app
 ):
     app = make_app(history_engine)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_metric(m.AWAIT_MISUSE)
-        await settle(pilot)
+    async with on_metric(app, m.AWAIT_MISUSE) as pilot:
         screen = app.screen
         chart = screen.query_one(TrendChart)
         assert chart.current and screen.complete and screen._completed
@@ -499,10 +503,7 @@ async def test_a_chart_shown_again_is_on_screen_with_the_first_frame(
     history, history_engine, make_app
 ):
     app = make_app(history_engine)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_metric(m.AWAIT_MISUSE)
-        await settle(pilot)
+    async with on_metric(app, m.AWAIT_MISUSE) as pilot:
         first = app.screen.query_one(TrendChart)
         drawn = chart_text(first)
         assert first.draws == 1
@@ -520,10 +521,7 @@ async def test_a_chart_shown_again_is_on_screen_with_the_first_frame(
 
 async def test_a_terminal_resize_lays_the_screen_out_again(history, history_engine, make_app):
     app = make_app(history_engine)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_metric(m.AWAIT_MISUSE)
-        await settle(pilot)
+    async with on_metric(app, m.AWAIT_MISUSE) as pilot:
         screen = app.screen
         chart = screen.query_one(TrendChart)
         table = screen.query_one("#changes")
