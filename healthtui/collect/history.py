@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from healthtui.collect import checkpoint
 from healthtui.collect.extraction import FactsStream, start_workers
@@ -540,7 +540,18 @@ def _refuse_foreign_database(con, db: Database, repo: GitRepo, line: Sequence[Co
     )
 
 
-def _prepare(repo: GitRepo, db: Database, config: Config, rev: str | None):
+class _Prepared(NamedTuple):
+    """The branch line as stored: repository id, commits oldest first, their row ids, how many
+    stored commits left the line, and notes for the user."""
+
+    repository_id: int
+    line: list[CommitInfo]
+    ids: dict[str, int]
+    dropped: int
+    notes: list[str]
+
+
+def _prepare(repo: GitRepo, db: Database, config: Config, rev: str | None) -> _Prepared:
     if not repo.has_commits():
         raise HealthError(f"{repo.root}: the repository has no commits yet")
     branch = rev or config.branch or repo.branch_name() or "HEAD"
@@ -563,7 +574,7 @@ def _prepare(repo: GitRepo, db: Database, config: Config, rev: str | None):
         notes.append(
             f"{dropped} stored commits are no longer on {branch} (kept, marked unreachable)"
         )
-    return rid, line, ids, dropped, notes
+    return _Prepared(rid, line, ids, dropped, notes)
 
 
 def _plan(
@@ -611,8 +622,24 @@ def backfill(
 def _backfill(repo, db, config, rev, since, until, every, daily, progress, rules) -> CollectResult:
     started = time.monotonic()
     rules = rules or RuleEngine(config.rules, config.suites)
-    rid, line, ids, dropped, notes = _prepare(repo, db, config, rev)
-    selected = select_commits(line, since=since, until=until, every=every, daily=daily)
+    prepared = _prepare(repo, db, config, rev)
+    selected = select_commits(prepared.line, since=since, until=until, every=every, daily=daily)
+    return _snapshot(repo, db, rules, prepared, selected, [], progress, started)
+
+
+def _snapshot(
+    repo: GitRepo,
+    db: Database,
+    rules: RuleEngine,
+    prepared: _Prepared,
+    selected: Sequence[CommitInfo],
+    notes: list[str],
+    progress: Progress | None,
+    started: float,
+) -> CollectResult:
+    """Snapshot the `selected` commits that need it. The current findings are the newest
+    snapshot's: a walk that ends before a commit already snapshotted leaves them alone."""
+    line = prepared.line
     with db.read() as con:
         fresh = collector.snapshotted_shas(con, kind="code", ruleset=rules.key)
     walk, write = _plan(line, selected, fresh)
@@ -624,17 +651,17 @@ def _backfill(repo, db, config, rev, since, until, every, daily, progress, rules
         rules,
         walk=walk,
         write=write,
-        ids=ids,
+        ids=prepared.ids,
         write_current=write_current,
         progress=progress,
     )
-    _finish(db, rid, line)
+    _finish(db, prepared.repository_id, line)
     return CollectResult(
         written=n,
         already=len(selected) - n,
-        unreachable=dropped,
+        unreachable=prepared.dropped,
         head=line[-1].sha if line else None,
-        notes=tuple(notes),
+        notes=tuple(prepared.notes + notes),
         seconds=time.monotonic() - started,
         commits=tuple(c.sha for c in walk if c.sha in write),
         checkpoint=base,
@@ -659,11 +686,12 @@ def collect_commits(
 def _collect(repo, db, config, rev, progress, rules) -> CollectResult:
     started = time.monotonic()
     rules = rules or RuleEngine(config.rules, config.suites)
-    rid, line, ids, dropped, notes = _prepare(repo, db, config, rev)
+    prepared = _prepare(repo, db, config, rev)
+    line = prepared.line
     with db.read() as con:
-        fresh = collector.snapshotted_shas(con, kind="code", ruleset=rules.key)
         tracked = collector.tracked_shas(con, kind="code")
     on_line = [c for c in line if c.sha in tracked]
+    notes: list[str] = []
     if not on_line:
         selected = line[-1:]
         notes.append(
@@ -672,28 +700,7 @@ def _collect(repo, db, config, rev, progress, rules) -> CollectResult:
     else:
         last_seq = on_line[-1].seq or 0
         selected = [c for c in line if c.sha in tracked or (c.seq or 0) > last_seq]
-    walk, write = _plan(line, selected, fresh)
-    n, base = _walk(
-        repo,
-        db,
-        rules,
-        walk=walk,
-        write=write,
-        ids=ids,
-        write_current=bool(walk),
-        progress=progress,
-    )
-    _finish(db, rid, line)
-    return CollectResult(
-        written=n,
-        already=len(selected) - n,
-        unreachable=dropped,
-        head=line[-1].sha if line else None,
-        notes=tuple(notes),
-        seconds=time.monotonic() - started,
-        commits=tuple(c.sha for c in walk if c.sha in write),
-        checkpoint=base,
-    )
+    return _snapshot(repo, db, rules, prepared, selected, notes, progress, started)
 
 
 def _finish(db: Database, repository_id: int, line: Sequence[CommitInfo]) -> None:

@@ -479,3 +479,27 @@ def test_a_regex_only_walk_reads_just_the_files_git_grep_picks_and_agrees_with_a
     assert list(_stored(engine, "skipped_files").values()) == [1, 1, 0]
     assert list(_stored(engine, "todo").values()) == [2, 2, 3]
     assert list(_stored(engine, "prints").values()) == [1, 1, 1]
+
+
+def test_collect_recomputing_older_commits_keeps_the_tips_current_findings(history, engine):
+    """After a config change, a backfill of the latest days makes the tip current; a collect
+    that then recomputes the older commits must not replace the tip's findings with theirs."""
+    repo = GitRepo.open(history.path)
+    backfill(repo, engine, CONFIG)
+    changed = replace(CONFIG, rules=replace(CONFIG.rules, known_sync=("get_manager", "other")))
+    tip = history.tip()
+    line = subprocess.run(
+        ["git", "log", "--first-parent", "--format=%H %aI", "-2"],
+        cwd=history.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert backfill(repo, engine, changed, since=line[3]).written == 2
+    with store.read_session(engine) as s:
+        assert store.exports.current_findings_commit(s) == tip
+    assert collect_commits(repo, engine, changed).written == 4
+    with store.read_session(engine) as s:
+        assert store.exports.current_findings_commit(s) == tip
+        current = store.current_findings(s, rule="await_misuse")
+    assert {f.path for f in current} == {"app/c.py", "app/d.py", "app/e.py"}
