@@ -212,6 +212,17 @@ def _number(value: Any, where: str) -> float:
     raise _wrong(where, "a number", value)
 
 
+_LAST_TIME = 253402300799.0  # 9999-12-31 23:59:59 UTC, the last second `datetime` can show
+
+
+def _time(value: Any, where: str) -> float:
+    """A report's `created`: seconds since 1970 that a date can be made of."""
+    seconds = _number(value, where)
+    if not 0 <= seconds <= _LAST_TIME:
+        raise ReportError(f"{where}: expected a time (seconds since 1970), got {seconds:g}")
+    return seconds
+
+
 def _int(value: Any, where: str, *, optional: bool = False) -> int | None:
     if type(value) is int:
         return value
@@ -565,7 +576,7 @@ def _scan(data: bytes, *, stream_above: int = STREAM_ABOVE) -> ParsedReport:
     if type(root) is not str:
         raise _wrong("root", "a string", root)
     report = ParsedReport(
-        created=_number(top["created"], "created"),
+        created=_time(top["created"], "created"),
         duration=_number(top["duration"], "duration"),
         exitcode=_int(top["exitcode"], "exitcode") or 0,
         root=root,

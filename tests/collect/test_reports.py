@@ -618,6 +618,8 @@ def bad_reports(suite: Suite5, where: Path) -> dict[str, tuple[Path, str]]:
     endless["tests"][0]["call"]["duration"] = 1e305
     odd_keywords = json.loads(good)
     odd_keywords["tests"][0]["keywords"].insert(1, {"mark": "slow"})
+    far_future, before_1970 = json.loads(good), json.loads(good)
+    far_future["created"], before_1970["created"] = 1e300, -1e12
     huge = where / "huge.json"
     with huge.open("wb") as fh:
         fh.truncate(101 * 1024 * 1024)
@@ -653,6 +655,14 @@ def bad_reports(suite: Suite5, where: Path) -> dict[str, tuple[Path, str]]:
         "keywords not strings": (
             write("odd-keywords.json", json.dumps(odd_keywords)),
             "tests[0].keywords: expected a list of strings, got a list",
+        ),
+        "created past year 9999": (
+            write("far-future.json", json.dumps(far_future)),
+            "created: expected a time (seconds since 1970), got 1e+300",
+        ),
+        "created before 1970": (
+            write("before-1970.json", json.dumps(before_1970)),
+            "created: expected a time (seconds since 1970), got -1e+12",
         ),
         "huge": (huge, "too large (101.0 MiB; the limit is 100 MiB)"),
         "missing file": (where / "nowhere.json", "no such file"),
