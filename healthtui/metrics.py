@@ -178,4 +178,6 @@ def info(metric: str) -> MetricInfo:
     title = base.replace("_", " ").capitalize()
     if suffix == "files":
         return MetricInfo(metric, f"{title} (files)", unit="files")
+    if suffix == "candidates":
+        return MetricInfo(metric, f"{title} (candidates)", unit="names")
     return MetricInfo(metric, title, unit="lines")

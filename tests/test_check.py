@@ -128,6 +128,21 @@ def test_ignored_files_do_not_count_untracked_ones_do(repo, db, capsys):
     assert out.splitlines()[0] == f"scratch.py:5: {MISUSE_MESSAGE}"
 
 
+def test_a_new_duplicate_class_candidate_is_informational_and_passes(repo, db, capsys):
+    """Names defined in 3+ modules that are not configured SSOT classes are only candidates."""
+    for name in ("c1", "c2", "c3"):
+        write(repo, f"app/{name}.py", "class Widget:\n    pass\n")
+    assert check(repo, db, capsys) == (0, "", "")
+    code, out, _ = check(repo, db, capsys, "--metric", "duplicate_classes.candidates")
+    assert code == 1  # named explicitly, it is ratcheted like any metric
+    assert out.splitlines()[0] == "worse: duplicate_classes.candidates 0 -> 1 (+1)"
+    code, out, _ = check(repo, db, capsys, "--metric", "*.candidates", "--format", "json")
+    assert [(m["id"], m["title"], m["unit"]) for m in json.loads(out)["metrics"]] == [
+        ("deprecated_imports.candidates", "Deprecated imports (candidates)", "names"),
+        ("duplicate_classes.candidates", "Duplicate classes (candidates)", "names"),
+    ]
+
+
 def test_a_limit_breach_fails_even_without_a_regression(repo, db, capsys):
     write(repo, "healthtui.toml", CONFIG + "\n[limits]\nawait_misuse = { max = 0 }\n")
     code, out, _ = check(repo, db, capsys)
