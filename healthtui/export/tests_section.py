@@ -65,15 +65,30 @@ def _when(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def run_label(run: testruns.TestRunInfo) -> str:
-    """ "1a2b3c4d at 2026-11-20 09:00 UTC (223 passed, 12 failed, 1 error)" """
-    counts = [f"{run.passed} passed", f"{run.failed} failed"]
-    if run.errors:
-        counts.append(f"{run.errors} error{'s' if run.errors != 1 else ''}")
+def _counts(passed: int, failed: int, errors: int) -> list[str]:
+    counts = [f"{passed} passed", f"{failed} failed"]
+    if errors:
+        counts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    return counts
+
+
+def run_label(run: testruns.TestRunInfo, suite: testruns.SuiteSummary | None = None) -> str:
+    """ "1a2b3c4d at 2026-11-20 09:00 UTC (golden path: 40 passed, 4 failed; all tests: 223
+    passed, 12 failed, 1 error)": the suite's own counts first, so they match its pass rate."""
+    counts = _counts(run.passed, run.failed, run.errors)
     if run.collection_errors:
         n = run.collection_errors
         counts.append(f"{n} collection error{'s' if n != 1 else ''}")
-    return f"{run.sha[:8]} at {_when(run.created_at)} ({', '.join(counts)})"
+    text = ", ".join(counts)
+    if suite is not None:
+        name = suite.suite.replace("_", " ")
+        text = f"{name}: {', '.join(_counts(suite.passed, suite.failed, suite.errors))}; "
+        text += f"all tests: {', '.join(counts)}"
+    return f"{run.sha[:8]} at {_when(run.created_at)} ({text})"
+
+
+def _label(session: Session, run: testruns.TestRunInfo, suite: str) -> str:
+    return run_label(run, testruns.suite_summary(session, suite=suite, run_id=run.id))
 
 
 def first_line(text: str, limit: int = MESSAGE_CHARS) -> str:
@@ -129,7 +144,7 @@ def tests_section(session: Session, *, config: Config, since) -> TestsSection:
         return TestsSection(
             available=True,
             suite=suite,
-            run_label=run_label(newest),
+            run_label=_label(session, newest, suite),
             baseline_label="",
             flaky=flaky_items,
             flaky_total=len(flaky),
@@ -159,8 +174,8 @@ def tests_section(session: Session, *, config: Config, since) -> TestsSection:
     return TestsSection(
         available=True,
         suite=suite,
-        run_label=run_label(newest),
-        baseline_label=run_label(base),
+        run_label=_label(session, newest, suite),
+        baseline_label=_label(session, base, suite),
         newly_failing=newly_failing,
         newly_fixed=newly_fixed,
         collection_errors=new_errors,

@@ -67,7 +67,13 @@ def add_run(
             )
             for nodeid, outcome, suites, message in results
         ]
-        return testruns.record_test_run(s, run=run, results=rows, collection_errors=errors)
+        golden = [r[1] for r in results if "golden_path" in r[2]]
+        suite = testruns.SuiteCountsInput(
+            "golden_path", *(golden.count(o) for o in ("passed", "failed", "error"))
+        )
+        return testruns.record_test_run(
+            s, run=run, results=rows, collection_errors=errors, suites=[suite] if golden else []
+        )
 
 
 def _export(db, fmt: str, since: str = "3d") -> str:
@@ -134,8 +140,14 @@ def test_json_lists_newly_failing_fixed_new_collection_errors_and_flaky(runs):
     tests = doc["tests"]
     assert tests["available"] is True
     assert tests["run"].startswith(f"{runs.shas[4][:8]} at ")
-    assert tests["run"].endswith("(2 passed, 2 failed, 1 error, 2 collection errors)")
+    assert tests["run"].endswith(
+        "(golden path: 1 passed, 2 failed, 1 error;"
+        " all tests: 2 passed, 2 failed, 1 error, 2 collection errors)"
+    )
     assert tests["baseline_run"].startswith(f"{runs.shas[1][:8]} at ")
+    assert tests["baseline_run"].endswith(
+        "(golden path: 1 passed, 3 failed; all tests: 1 passed, 4 failed, 1 collection error)"
+    )
     assert tests["newly_failing"] == [
         {
             "nodeid": "tests/golden_path/test_flow.py::test_login",
