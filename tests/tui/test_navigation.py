@@ -536,3 +536,33 @@ async def test_a_terminal_resize_lays_the_screen_out_again(history, history_engi
         overview = app.screen
         assert isinstance(overview, OverviewScreen) and overview.size.width == 90
         assert overview.query_one("#metrics").size.width <= 90
+
+
+async def test_the_findings_title_counts_one_site_in_one_file(tmp_path):
+    from healthtui.collect.gitrepo import GitRepo
+    from healthtui.collect.history import backfill
+    from healthtui.config import load_config
+    from healthtui.demo.builder import RepoBuilder
+
+    b = RepoBuilder(tmp_path / "repo")
+    b.commit(
+        {
+            "healthtui.toml": '[rules]\nknown_sync = ["get_manager"]\n',
+            "app/a.py": "async def handle():\n    return await get_manager()\n",
+        },
+        message="One misuse",
+    )
+    engine = store.open_engine(tmp_path / "health.db")
+    try:
+        config = load_config(b.path)
+        backfill(GitRepo.open(b.path), engine, config)
+        app = HealthApp(engine=engine, config=config, poll_interval=0, prefetch=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("f")
+            await settle(pilot)
+            assert isinstance(app.screen, FindingsScreen)
+            title = text_of(app.screen.query_one("#findings-title"))
+            assert title.endswith("await_misuse   1 site in 1 file")
+    finally:
+        engine.dispose()

@@ -22,7 +22,7 @@ from healthtui.tui.screens.base import (
     keep_cursor,
     set_columns,
 )
-from healthtui.tui.text import clean, plain, shorten, shorten_path
+from healthtui.tui.text import clean, counted, plain, shorten, shorten_path
 from healthtui.tui.widgets.keybar import KeyBar
 
 GROUPINGS = ("file", "directory", "owner")
@@ -106,7 +106,8 @@ class FindingsScreen(DataScreen[data.FindingsData]):
                 (clean(title), "bold"),
                 "  ",
                 (clean(d.rule), "dim"),
-                f"   {len(d.findings):,} sites in {len({f.path for f in d.findings}):,} files",
+                f"   {counted(len(d.findings), 'site')} in "
+                f"{counted(len({f.path for f in d.findings}), 'file')}",
             )
         )
         parts: list[Content | tuple[str, str] | str] = []
