@@ -325,3 +325,43 @@ def test_bare_and_shallow_repositories_collect_via_the_cli(repo, tmp_path):
         assert con.execute("SELECT count(*) FROM snapshot").fetchone()[0] == expected
         con.close()
     assert "shallow" in out.stderr or "shallow" in out.stdout
+
+
+def healthtui(repo: RepoBuilder, db: Path, capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    from healthtui.cli import main
+
+    code = main(["--repo", str(repo.path), "--db", str(db), *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def backfilled(repo: RepoBuilder, tmp_path: Path, capsys) -> Path:
+    db = tmp_path / "h.db"
+    assert healthtui(repo, db, capsys, "backfill", "--every", "10")[0] == 0
+    return db
+
+
+def test_export_into_a_fifo_writes_through_it_and_leaves_it_a_fifo(repo, backfilled, capsys):
+    fifo = backfilled.with_name("standup.fifo")
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        code, _, err = healthtui(
+            repo, backfilled, capsys, "export", "--format", "txt", "-o", str(fifo)
+        )
+        got = os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
+    assert (code, err) == (0, "")
+    assert fifo.is_fifo() and got.startswith("Standup: repo (main)")
+
+
+def test_export_through_a_symlink_writes_its_target_and_keeps_the_link(repo, backfilled, capsys):
+    target = backfilled.with_name("real.md")
+    target.write_text("old\n")
+    link = backfilled.with_name("standup.md")
+    link.symlink_to(target.name)
+    assert healthtui(repo, backfilled, capsys, "export", "-o", str(link))[0] == 0
+    assert link.is_symlink() and target.read_text().startswith("# Standup: repo (main)")

@@ -72,7 +72,18 @@ def _render_svg(*, engine: Engine, config: Config, summary: StandupSummary, now:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file beside `path`, so a reader never sees half a document."""
+    """Write through a temporary file beside `path`, so a reader never sees half a document. A
+    symlink's target is the file replaced; a device or pipe (/dev/stdout, a FIFO) is written into,
+    never replaced."""
+    if path.exists() and not path.is_file():
+        try:
+            with path.open("w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise HealthError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        return
+    if path.is_symlink():
+        path = path.resolve()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
