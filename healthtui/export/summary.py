@@ -215,7 +215,7 @@ def resolve_since(spec: str, *, session: Session, repo, now: float) -> SincePoin
     m = _DURATION.match(text)
     if m:
         amount, unit = int(m.group(1)), m.group(2)
-        at = int(now) - amount * _DURATION_UNITS[unit]
+        at = _dated(spec, int(now) - amount * _DURATION_UNITS[unit])
         words = {"m": "min", "min": "min", "h": "h", "d": "d", "w": "w"}[unit]
         ago = f"{amount} {words} ago"
         return SincePoint(spec, "duration", at, None, f"{ago} ({utc_text(at)})", ago)
@@ -226,9 +226,18 @@ def resolve_since(spec: str, *, session: Session, repo, now: float) -> SincePoin
             raise HealthError(f"--since {spec!r}: not a valid date") from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)  # dates without an offset are UTC
-        at = int(when.timestamp())
+        at = _dated(spec, int(when.timestamp()))
         return SincePoint(spec, "date", at, None, utc_text(at), utc_text(at))
     return _since_revision(spec, text, session=session, repo=repo)
+
+
+def _dated(spec: str, at: int) -> int:
+    """`at` if a calendar date can show it (years 1 to 9999), else a one-line error."""
+    try:
+        utc_text(at)
+    except (ValueError, OverflowError, OSError):
+        raise HealthError(f"--since {spec!r}: out of range (years 1 to 9999)") from None
+    return at
 
 
 def _since_revision(spec: str, text: str, *, session: Session, repo) -> SincePoint:

@@ -111,7 +111,8 @@ def test_dates_are_utc_unless_an_offset_is_given(engine, history):
 def test_bad_since_is_a_one_line_error(engine, history):
     db, Commit = history, history.Commit
     db.add([Commit(code={"await_misuse": 1})])
-    for bad in ("yesterday-ish", "2026-13-45", ""):
+    far = ("99999999999d", "9" * 25 + "w", "9999-12-31T23:59-05:00", "0001-01-01T00:00+05:00")
+    for bad in ("yesterday-ish", "2026-13-45", "", *far):
         with pytest.raises(HealthError) as info:
             run_export(engine=engine, config=Config(), since=bad, now=db.times[-1])
         assert "\n" not in str(info.value)
