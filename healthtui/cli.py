@@ -409,18 +409,20 @@ def export(env: Env, fmt: str, since: str, output: Path | None) -> None:
 @click.pass_obj
 def check(env: Env, against, rev, metrics, fmt) -> None:
     """The ratchet for CI: exit 1 if a metric got worse than --against or breaks a limit."""
+    import store
     from healthtui.ratchet import run_check
 
     engine = env.engine()
-    outcome = run_check(
-        repo=env.repo,
-        engine=engine,
-        config=env.config,
-        against=against,
-        rev=rev,
-        metrics=tuple(metrics),
-        fmt=fmt,
-    )
+    with store.translate_errors(env.db_path):
+        outcome = run_check(
+            repo=env.repo,
+            engine=engine,
+            config=env.config,
+            against=against,
+            rev=rev,
+            metrics=tuple(metrics),
+            fmt=fmt,
+        )
     for note in outcome.notes:
         click.echo(f"note: {note}", err=True)
     if outcome.output:

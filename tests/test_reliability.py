@@ -365,3 +365,19 @@ def test_export_through_a_symlink_writes_its_target_and_keeps_the_link(repo, bac
     link.symlink_to(target.name)
     assert healthtui(repo, backfilled, capsys, "export", "-o", str(link))[0] == 0
     assert link.is_symlink() and target.read_text().startswith("# Standup: repo (main)")
+
+
+def test_check_on_a_damaged_database_is_one_line(repo, backfilled, capsys):
+    con = sqlite3.connect(backfilled)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'blob_facts'").fetchone()
+    con.close()
+    with backfilled.open("r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xde\xad\xbe\xef" * (page_size // 4))
+    code, _, err = healthtui(repo, backfilled, capsys, "check")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.endswith(
+        f"{backfilled}: not a healthtui database (the file is not SQLite, or is damaged)\n"
+    )
