@@ -365,9 +365,12 @@ def collect(env: Env, reports: Sequence[Path], commit: str | None, run_tests: bo
 def _report_globs(repo, config: Config) -> list[Path]:
     if not config.reports or repo.bare:
         return []
+    import glob
+
     found: list[Path] = []
-    for pattern in config.reports:
-        found.extend(sorted(p for p in repo.root.glob(pattern) if p.is_file()))
+    for pattern in config.reports:  # relative to the work tree, or absolute
+        names = glob.glob(pattern, root_dir=repo.root, recursive=True, include_hidden=True)
+        found.extend(sorted(p for p in map(repo.root.joinpath, names) if p.is_file()))
     return found
 
 

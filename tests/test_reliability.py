@@ -6,6 +6,7 @@ Every case checks that nothing is lost or double-counted and that the user gets 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import random
 import resource
@@ -381,3 +382,30 @@ def test_check_on_a_damaged_database_is_one_line(repo, backfilled, capsys):
     assert err.endswith(
         f"{backfilled}: not a healthtui database (the file is not SQLite, or is damaged)\n"
     )
+
+
+def passing_report(root: Path, created: float) -> str:
+    """A minimal pytest-json-report of one passing test in `app/manager.py`."""
+    stage = {"duration": 0.001, "outcome": "passed"}
+    test = {"nodeid": "app/manager.py::test_manager", "lineno": 1, "outcome": "passed"}
+    test |= {"keywords": ["test_manager"], "setup": stage, "call": stage, "teardown": stage}
+    summary = {"passed": 1, "total": 1, "collected": 1}
+    return json.dumps(
+        {"created": created, "duration": 0.1, "exitcode": 0, "root": str(root)}
+        | {"environment": {}, "summary": summary, "collectors": [], "tests": [test]}
+    )
+
+
+def test_report_globs_may_be_absolute_and_odd_ones_match_nothing(repo, tmp_path, capsys):
+    reports = tmp_path / "ci reports"
+    reports.mkdir()
+    (reports / "r1.json").write_text(passing_report(repo.path, 1_790_000_000.5))
+    config = tmp_path / "healthtui.toml"
+    config.write_text(f"reports = {json.dumps([f'{reports}/*.json', '', '.', 'a**b/*.json'])}\n")
+    db = tmp_path / "h.db"
+    code, out, err = healthtui(repo, db, capsys, "--config", str(config), "collect")
+    assert (code, err) == (
+        0,
+        "note: no history yet: snapshotted the tip only; run `healthtui backfill` for trends\n",
+    )
+    assert out == "collect: 1 new snapshots, 1 reports ingested\n"
