@@ -399,6 +399,7 @@ def export(env: Env, fmt: str, since: str, output: Path | None) -> None:
         since=since,
         repo=env.repo_or_none(),
         output=output,
+        warn=lambda note: click.echo(f"note: {note}", err=True),
     )
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))

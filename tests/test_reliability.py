@@ -409,3 +409,18 @@ def test_report_globs_may_be_absolute_and_odd_ones_match_nothing(repo, tmp_path,
         "note: no history yet: snapshotted the tip only; run `healthtui backfill` for trends\n",
     )
     assert out == "collect: 1 new snapshots, 1 reports ingested\n"
+
+
+def test_export_of_a_read_only_database_is_shown_and_not_recorded(repo, backfilled, capsys):
+    before = dump(backfilled)
+    _make_read_only(backfilled)
+    try:
+        code, out, err = healthtui(repo, backfilled, capsys, "export", "--format", "txt")
+    finally:
+        _make_writable(backfilled)
+    assert code == 0 and out.startswith("Standup: repo (main)")
+    assert err == (
+        f"note: this export was not recorded ({backfilled}: the database is read-only (check the "
+        "file's and directory's permissions)); the next `--since last` starts before it\n"
+    )
+    assert dump(backfilled) == before

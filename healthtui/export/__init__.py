@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -103,9 +104,11 @@ def run_export(
     now: float | None = None,
     record: bool = True,
     output: Path | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> str:
     """Render the standup since `since` in `fmt`, write it to `output` if given (whole or not at
-    all), and (by default) record this export once it is out."""
+    all), and (by default) record this export once it is out. Given `warn`, a database that
+    cannot record it (read-only, busy) is told there instead of failing the export."""
     if fmt not in FORMATS:
         raise HealthError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     now = time.time() if now is None else now
@@ -119,6 +122,11 @@ def run_export(
         write_atomically(output, document)
     if record:
         head = summary.head.sha if summary.head is not None else None
-        with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
-            record_export(s, at=now, fmt=fmt, head=head, since=since)
+        try:
+            with store.translate_errors(_db_path(engine)), store.write_session(engine) as s:
+                record_export(s, at=now, fmt=fmt, head=head, since=since)
+        except store.StoreError as exc:
+            if warn is None:
+                raise
+            warn(f"this export was not recorded ({exc}); the next `--since last` starts before it")
     return document
