@@ -221,7 +221,9 @@ class _Reader:
         self.source = source
 
     def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {key}: {problem}")
+        return ConfigError(
+            f"{self.source}: {key}: {problem}" if key else f"{self.source}: {problem}"
+        )
 
     def table(self, value: Any, key: str, allowed: set[str] | None) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
@@ -241,13 +243,18 @@ class _Reader:
     def strings(self, value: Any, key: str) -> tuple[str, ...]:
         if isinstance(value, str):
             return (value,)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list):
             raise self.fail(key, f"expected a list of strings, got {_type(value)}")
+        for v in value:
+            if not isinstance(v, str):
+                raise self.fail(key, f"expected a list of strings, got a list holding {_type(v)}")
         return tuple(value)
 
     def number(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, f"expected a number, got {_type(value)}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise self.fail(key, f"expected a finite number, got {value}")
         return float(value)
 
     def integer(self, value: Any, key: str, minimum: int = 0) -> int:
@@ -331,13 +338,14 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
             bounds = r.table(value, key, {"max", "min"})
             if not bounds:
                 raise r.fail(key, "give max = N and/or min = N")
-            limits.append(
-                Limit(
-                    metric=metric,
-                    max=r.number(bounds["max"], f"{key}.max") if "max" in bounds else None,
-                    min=r.number(bounds["min"], f"{key}.min") if "min" in bounds else None,
-                )
+            limit = Limit(
+                metric=metric,
+                max=r.number(bounds["max"], f"{key}.max") if "max" in bounds else None,
+                min=r.number(bounds["min"], f"{key}.min") if "min" in bounds else None,
             )
+            if limit.max is not None and limit.min is not None and limit.min > limit.max:
+                raise r.fail(key, f"min {limit.min:g} is above max {limit.max:g}")
+            limits.append(limit)
         updates["limits"] = tuple(limits)
     return replace(cfg, **updates)
 
@@ -413,8 +421,7 @@ def _parse_suites(r: _Reader, value: Any) -> tuple[Suite, ...]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode())
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -442,7 +449,7 @@ def config_from_text(text: str, name: str) -> Config:
     """Parse config from file contents (e.g. a blob at a revision); `name` says which kind of file."""
     source = Path(name)
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     return _from_document(data, source)
@@ -463,4 +470,8 @@ def load_config(root: Path | None, explicit: Path | None = None) -> Config:
         return Config()
     if explicit is not None and not explicit.is_file():
         raise ConfigError(f"{explicit}: config file not found")
-    return _from_document(_read_toml(path), path)
+    data = _read_toml(path)
+    tool = data.get("tool")
+    if path.name == "pyproject.toml" and not (isinstance(tool, dict) and "healthtui" in tool):
+        raise ConfigError(f"{path}: no [tool.healthtui] table")
+    return _from_document(data, path)

@@ -96,6 +96,13 @@ await_misuse = { max = 0 }
         ('[suites.gp]\npaths = ["a"]\ntarget = 150', r"suites.gp.target: expected a pass rate"),
         ("[limits]\nawait_misuse = {}", r"limits.await_misuse: give max = N"),
         ("branch = ", r"healthtui.toml: not valid TOML"),
+        (
+            "[targets]\nawait_misuse = nan",
+            r"targets.await_misuse: expected a finite number, got nan",
+        ),
+        ("[limits.await_misuse]\nmax = inf", r"limits.await_misuse.max: expected a finite number"),
+        ("[limits.await_misuse]\nmax = 1\nmin = 5", r"limits.await_misuse: min 5 is above max 1"),
+        ("reports = [1, 2]", r"reports: expected a list of strings, got a list holding a number"),
     ],
 )
 def test_mistakes_name_file_key_and_problem(tmp_path: Path, body: str, message: str):
@@ -114,6 +121,25 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path, name: 
     (tmp_path / name).write_bytes(b'[tool.healthtui]\nbranch = "caf\xe9"\n')
     with pytest.raises(ConfigError, match=rf"{name}: not valid TOML: not UTF-8 \(byte 31\)"):
         load_config(tmp_path)
+
+
+def test_a_utf8_bom_is_read_past(tmp_path: Path):
+    (tmp_path / "healthtui.toml").write_bytes(b'\xef\xbb\xbfbranch = "trunk"\n')
+    assert load_config(tmp_path).branch == "trunk"
+
+
+def test_an_explicit_pyproject_without_the_table_is_an_error(tmp_path: Path):
+    for text in ('[project]\nname = "x"\n', "tool = 3\n"):
+        (tmp_path / "pyproject.toml").write_text(text)
+        with pytest.raises(ConfigError, match=r"pyproject.toml: no \[tool.healthtui\] table"):
+            load_config(None, tmp_path / "pyproject.toml")
+    (tmp_path / "pyproject.toml").write_text("[tool]\nhealthtui = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(None, tmp_path / "pyproject.toml")
+    assert (
+        str(info.value)
+        == f"{tmp_path}/pyproject.toml [tool.healthtui]: expected a table, got a number"
+    )
 
 
 def test_config_records_behave_as_frozen_dataclasses():
