@@ -250,13 +250,25 @@ def scan(env: Env, path: Path | None, rev: str | None, rule_ids: Sequence[str], 
         else:
             evaluation = scanning.scan_worktree(root, engine, grep)
     for note in evaluation.warnings:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {_visible(note)}", err=True)
     if fmt == "json":
         click.echo(scanning.format_json(evaluation, rules=engine.rule_ids, under=under))
     else:
-        text = "\n".join(scanning.format_text(evaluation, rules=engine.rule_ids, under=under))
+        lines = scanning.format_text(evaluation, rules=engine.rule_ids, under=under)
+        text = "\n".join(map(_visible, lines))
         if text:
             click.echo(text)
+
+
+def _visible(line: str) -> str:
+    """A finding line with the control characters a file name may hold (terminal escapes, line
+    breaks) shown escaped, as `\\x1b`, `\\r`, `\\n`."""
+    if line.isprintable():
+        return line
+    import re
+
+    short = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: short.get(m[0]) or f"\\x{ord(m[0]):02x}", line)
 
 
 @cli.command()

@@ -424,3 +424,17 @@ def test_export_of_a_read_only_database_is_shown_and_not_recorded(repo, backfill
         "file's and directory's permissions)); the next `--since last` starts before it\n"
     )
     assert dump(backfilled) == before
+
+
+def test_scan_shows_control_characters_in_file_names_escaped(repo, tmp_path, capsys):
+    hostile = "app/\x1b[2J\x1b[31mred\rx\ny.py"
+    repo.commit({hostile: "import app.legacy\n"}, message="hostile name")
+    code, out, err = healthtui(
+        repo, tmp_path / "h.db", capsys, "scan", "--rev", "HEAD", "--rule", "deprecated_imports"
+    )
+    assert (code, err) == (0, "")
+    assert (
+        "app/\\x1b[2J\\x1b[31mred\\rx\\ny.py:1:1: deprecated_imports import of deprecated "
+        "module app.legacy\n"
+    ) in out
+    assert not any(ch in out.replace("\n", "") for ch in "\x1b\r")
