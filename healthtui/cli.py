@@ -282,6 +282,8 @@ def backfill(env: Env, rev, since, until, every, daily) -> None:
     """Snapshot every metric at each commit of the branch's history (resumable, incremental)."""
     if every and daily:
         raise click.UsageError("--every and --daily cannot be combined")
+    if since and until:
+        _check_range(since, until)
     repo, config = env.repo, env.config
     db = env.database()
     from healthtui.collect.history import backfill as run_backfill
@@ -309,6 +311,19 @@ def backfill(env: Env, rev, since, until, every, daily) -> None:
         f"backfill: {result.written} snapshots written, {result.already} already current, "
         f"{result.seconds:.1f}s ({rate:.1f} commits/s) -> {env.db_path}"
     )
+
+
+def _check_range(since: str, until: str) -> None:
+    """Refuse a --since after --until (a date-only --until takes in its whole day)."""
+    from datetime import timedelta
+
+    from healthtui.collect.history import parse_when
+
+    start, end = parse_when(since), parse_when(until)
+    if len(until) <= 10:
+        end += timedelta(days=1) - timedelta(microseconds=1)
+    if (start.tzinfo is None) == (end.tzinfo is None) and start > end:
+        raise click.UsageError(f"--since {since} is after --until {until}")
 
 
 @cli.command()

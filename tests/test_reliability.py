@@ -438,3 +438,15 @@ def test_scan_shows_control_characters_in_file_names_escaped(repo, tmp_path, cap
         "module app.legacy\n"
     ) in out
     assert not any(ch in out.replace("\n", "") for ch in "\x1b\r")
+
+
+def test_backfill_since_after_until_is_a_usage_error(repo, tmp_path, capsys):
+    db = tmp_path / "h.db"
+    code, out, err = healthtui(
+        repo, db, capsys, "backfill", "--since", "2030-01-01", "--until", "2020-01-01"
+    )
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == "Error: --since 2030-01-01 is after --until 2020-01-01"
+    assert not db.exists()
+    same_day = ("--since", "2020-01-01T10:00", "--until", "2020-01-01")
+    assert healthtui(repo, db, capsys, "backfill", *same_day)[0] == 0
