@@ -380,11 +380,15 @@ def _parse_rules(r: _Reader, value: Any) -> RulesConfig:
             seen.add(rid)
             pattern = r.string(t["pattern"], f"{key}.pattern")
             try:
-                re.compile(pattern)
+                compiled = re.compile(pattern)
             except re.error as exc:
                 raise r.fail(
                     f"{key}.pattern", f"bad regular expression {pattern!r}: {exc}"
                 ) from None
+            if compiled.search("") is not None:
+                raise r.fail(
+                    f"{key}.pattern", f"{pattern!r} matches the empty string, so every line"
+                )
             parsed.append(
                 RegexRule(
                     id=rid,

@@ -103,6 +103,10 @@ await_misuse = { max = 0 }
         ("[limits.await_misuse]\nmax = inf", r"limits.await_misuse.max: expected a finite number"),
         ("[limits.await_misuse]\nmax = 1\nmin = 5", r"limits.await_misuse: min 5 is above max 1"),
         ("reports = [1, 2]", r"reports: expected a list of strings, got a list holding a number"),
+        (
+            '[[rules.regex]]\nid = "x"\npattern = "a*"',
+            r"rules.regex\[0\].pattern: 'a\*' matches the empty string, so every line",
+        ),
     ],
 )
 def test_mistakes_name_file_key_and_problem(tmp_path: Path, body: str, message: str):
