@@ -276,13 +276,16 @@ def test_a_database_from_a_newer_healthtui_is_refused_untouched(repo, tmp_path):
     ("setup", "message"),
     [
         ("missing", "no such directory"),
+        ("file", "r: not a directory"),
         ("plain", "not a git repository"),
         ("empty", "has no commits yet"),
     ],
 )
 def test_repositories_that_cannot_be_collected(tmp_path, setup, message):
     path = tmp_path / "r"
-    if setup != "missing":
+    if setup == "file":
+        path.write_text("not a repository\n")
+    elif setup != "missing":
         path.mkdir()
     if setup == "empty":
         subprocess.run(["git", "init", "-q", str(path)], check=True)

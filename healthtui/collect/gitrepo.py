@@ -165,7 +165,9 @@ class GitRepo:
     def open(cls, path: Path | str, *, search_parents: bool = True) -> GitRepo:
         path = Path(path)
         if not path.is_dir():
-            raise RepoError(f"{path}: no such directory")
+            raise RepoError(
+                f"{path}: {'not a directory' if path.exists() else 'no such directory'}"
+            )
         proc = _run(
             ["rev-parse", "--absolute-git-dir", "--is-bare-repository", "--show-toplevel"],
             cwd=path,
