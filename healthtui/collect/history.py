@@ -580,25 +580,35 @@ def _prepare(repo: GitRepo, db: Database, config: Config, rev: str | None) -> _P
 def _plan(
     line: Sequence[CommitInfo], selected: Sequence[CommitInfo], fresh: dict[str, str | None]
 ) -> tuple[list[CommitInfo], set[str]]:
-    """Which commits to visit and which to (re)write: missing ones, and fresh ones whose base moved.
-    The walk starts one commit early (the previous selected one, or the first parent on the line),
-    so every written snapshot's finding changes are counted against the commit before it."""
+    """Which commits to visit and which to (re)write. The stored snapshots on the line form one
+    chain: each one's finding changes are counted against the stored snapshot before it (the
+    first one's against its parent), so a change is attributed once however backfills of
+    different grain were mixed. A commit of the chain is written when it is missing (selected)
+    or its base is no longer the one before it (a commit was stored between them); the walk
+    visits every chain commit from the base of the first one written."""
     if not selected:
         return [], set()
-    first_seq = selected[0].seq or 0
-    anchor = line[first_seq - 1] if first_seq > 0 else None
-    chain = ([anchor] if anchor else []) + list(selected)
+    chosen = {c.sha for c in selected}
+    chain = [c for c in line if c.sha in chosen or c.sha in fresh]
     write: set[str] = set()
-    prev: str | None = anchor.sha if anchor else None
-    for c in selected:
-        if c.sha not in fresh or fresh[c.sha] != prev:
+    first_write = None
+    for i, c in enumerate(chain):
+        base = chain[i - 1] if i else _parent(line, c)
+        if c.sha not in fresh or fresh[c.sha] != (base.sha if base else None):
             write.add(c.sha)
-        prev = c.sha
-    if not write:
+            if first_write is None:
+                first_write = i
+    if first_write is None:
         return [], write
-    first = next(i for i, c in enumerate(chain) if c.sha in write)
     last = max(i for i, c in enumerate(chain) if c.sha in write)
-    return chain[max(first - 1, 0) : last + 1], write
+    walk = chain[first_write : last + 1]
+    start = chain[first_write - 1] if first_write else _parent(line, chain[0])
+    return ([start] if start else []) + walk, write
+
+
+def _parent(line: Sequence[CommitInfo], c: CommitInfo) -> CommitInfo | None:
+    seq = c.seq or 0
+    return line[seq - 1] if seq > 0 else None
 
 
 def backfill(
@@ -658,7 +668,7 @@ def _snapshot(
     _finish(db, prepared.repository_id, line)
     return CollectResult(
         written=n,
-        already=len(selected) - n,
+        already=sum(c.sha not in write for c in selected),
         unreachable=prepared.dropped,
         head=line[-1].sha if line else None,
         notes=tuple(prepared.notes + notes),

@@ -503,3 +503,71 @@ def test_collect_recomputing_older_commits_keeps_the_tips_current_findings(histo
         assert store.exports.current_findings_commit(s) == tip
         current = store.current_findings(s, rule="await_misuse")
     assert {f.path for f in current} == {"app/c.py", "app/d.py", "app/e.py"}
+
+
+def _chain_problems(engine, repo: GitRepo, rules: RuleEngine) -> list[str]:
+    """What breaks the stored chain: each snapshot on the line is based on the stored one before
+    it (the first on its parent), and its finding changes add up to exactly the value moved."""
+    line = repo.first_parent_line("main")
+    con = sqlite3.connect(engine.url.database)
+    try:
+        stored = dict(
+            con.execute(
+                'SELECT c.sha, s.base FROM snapshot s JOIN "commit" c ON c.id = s.commit_id'
+                " WHERE s.kind = 'code' AND s.stale = 0"
+            ).fetchall()
+        )
+        deltas = dict(
+            con.execute(
+                "SELECT c.sha, sum(f.delta) FROM finding_change f JOIN snapshot s ON s.id = "
+                'f.snapshot_id JOIN "commit" c ON c.id = s.commit_id WHERE f.rule = ? '
+                "AND s.stale = 0 GROUP BY c.sha",
+                ("await_misuse",),
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    chain = [c for c in line if c.sha in stored]
+    problems = []
+    for i, c in enumerate(chain):
+        seq = c.seq or 0
+        want = chain[i - 1].sha if i else (line[seq - 1].sha if seq else None)
+        if stored[c.sha] != want:
+            problems.append(f"{c.subject}: based on {stored[c.sha]}, not {want}")
+    if chain:
+        first = chain[0].seq or 0
+        start = scan_revision(repo, line[first - 1].sha, rules).metrics if first else {}
+        moved = _stored(engine, "await_misuse")[chain[-1].sha] - start.get("await_misuse", 0)
+        if sum(deltas.values()) != moved:
+            problems.append(f"changes add up to {sum(deltas.values())}, the value moved {moved}")
+    return problems
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        [{}, {"every": 2}],
+        [{}, {"daily": True}, {"every": 3}],
+        [{"every": 2}, {"every": 3}, {}],
+        [{"every": 3}, {"since": "LATE"}, {"every": 2}],
+    ],
+    ids=[
+        "full-then-every-2",
+        "full-daily-every-3",
+        "every-2-every-3-full",
+        "every-3-since-every-2",
+    ],
+)
+def test_backfills_of_any_grain_in_any_order_keep_one_chain_of_changes(history, engine, runs):
+    """A coarser backfill after a finer one rewrites nothing; each commit's changes are counted
+    against the stored commit before it, so no change is ever attributed twice."""
+    repo = GitRepo.open(history.path)
+    rules = RuleEngine(CONFIG.rules, CONFIG.suites)
+    late = repo.first_parent_line("main")[3]
+    for i, options in enumerate(runs):
+        if options.get("since") == "LATE":
+            options = {"since": datetime.fromtimestamp(late.committed_at, UTC).isoformat()}
+        result = backfill(repo, engine, CONFIG, **options)
+        assert _chain_problems(engine, repo, rules) == [], (i, options)
+        if i and not options.get("since") and runs[0] == {}:
+            assert result.written == 0, (i, options)
