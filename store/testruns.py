@@ -477,6 +477,15 @@ def has_test_run(session: Session, *, content_hash: str) -> bool:
     )
 
 
+def has_same_run(session: Session, *, created_at: float, root: str, duration: float) -> bool:
+    """Whether a run of this `created` time, root and duration is stored: the same pytest session
+    in other bytes (re-indented, keys reordered), since `created` is its start to the microsecond."""
+    query = select(TestRun.id).where(
+        TestRun.created_at == created_at, TestRun.root == _text(root), TestRun.duration == duration
+    )
+    return session.execute(query).first() is not None
+
+
 _FILE_COLUMNS = ("run_id", "file", "path", "fingerprint", "tests")
 _FAILURE_COLUMNS = (
     "run_id",

@@ -1488,8 +1488,13 @@ def _gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+class _SameRun(Exception):
+    """The report is a stored run in other bytes."""
+
+
 def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None:
-    """Store one report's bytes in one transaction; None when the same bytes are stored already.
+    """Store one report's bytes in one transaction; None when the same bytes are stored already,
+    `_SameRun` when the same run is, in other bytes.
     The write lock is taken first, so a concurrent ingest of the same file waits and then sees
     it stored; readers are never blocked (WAL)."""
     content_hash = hashlib.sha256(data).hexdigest()
@@ -1511,6 +1516,9 @@ def _ingest_one(ctx: _Context, data: bytes, label: str) -> IngestedReport | None
             link_source=link_source,
             label=label,
         )
+        same = {"created_at": report.created, "root": report.root, "duration": report.duration}
+        if tr.has_same_run(s, **same):
+            raise _SameRun  # rolls back what linking it added (a commit row)
         run_id = tr.record_test_run(
             s,
             run=built.run,
@@ -1563,6 +1571,8 @@ def _ingest_files(ctx: _Context, files: Sequence[tuple[Path, str]], max_bytes: i
             data = _read(path, max_bytes)
             with _gc_paused():
                 done = _ingest_one(ctx, data, label)
+        except _SameRun:
+            done = None
         except ReportError as exc:
             errors.append((subject, str(exc)))
             continue

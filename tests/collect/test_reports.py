@@ -329,9 +329,13 @@ def test_reingesting_the_same_bytes_is_a_no_op(suite: Suite5, engine, tmp_path):
     copy = tmp_path / "copy-of-r1.json"
     copy.write_bytes(suite.reports["R1"].read_bytes())
     third = ingest_reports(engine, config(), [copy], repo=repo)
+    pretty = tmp_path / "r1-pretty.json"  # the same session written out again (e.g. by jq)
+    pretty.write_text(json.dumps(json.loads(suite.reports["R1"].read_text()), indent=2))
+    fourth = ingest_reports(engine, config(), [pretty], repo=repo)
     assert len(first.ingested) == 1
     assert (again.ingested, again.duplicates, again.errors) == ((), (suite.reports["R1"],), ())
     assert third.duplicates == (copy,)
+    assert (fourth.ingested, fourth.duplicates) == ((), (pretty,))
     with store.read_session(engine) as s:
         assert len(tr.test_runs(s)) == 1
 
