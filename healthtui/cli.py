@@ -19,6 +19,7 @@ import click
 from healthtui import __version__
 from healthtui.config import Config, config_from_text, load_config
 from healthtui.errors import BusyError, HealthError, RepoError, StoreError
+from healthtui.wording import counted
 
 DB_ENV = "HEALTHTUI_DB"
 DB_NAME = "healthtui.db"
@@ -308,7 +309,7 @@ def backfill(env: Env, rev, since, until, every, daily) -> None:
         click.echo(f"note: {note}", err=True)
     rate = result.written / result.seconds if result.seconds else 0
     click.echo(
-        f"backfill: {result.written} snapshots written, {result.already} already current, "
+        f"backfill: {counted(result.written, 'snapshot')} written, {result.already} already current, "
         f"{result.seconds:.1f}s ({rate:.1f} commits/s) -> {env.db_path}"
     )
 
@@ -382,8 +383,13 @@ def collect(env: Env, reports: Sequence[Path], commit: str | None, run_tests: bo
         for note in result.notes:
             click.echo(f"note: {note}", err=True)
         click.echo(
-            f"collect: {result.written} new snapshots, {ingested} reports ingested"
-            + (f", {result.unreachable} commits left the branch" if result.unreachable else "")
+            f"collect: {counted(result.written, 'new snapshot')}, "
+            f"{counted(ingested, 'report')} ingested"
+            + (
+                f", {counted(result.unreachable, 'commit')} left the branch"
+                if result.unreachable
+                else ""
+            )
         )
     if bad:
         raise SystemExit(2)

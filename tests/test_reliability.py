@@ -411,7 +411,7 @@ def test_report_globs_may_be_absolute_and_odd_ones_match_nothing(repo, tmp_path,
         0,
         "note: no history yet: snapshotted the tip only; run `healthtui backfill` for trends\n",
     )
-    assert out == "collect: 1 new snapshots, 1 reports ingested\n"
+    assert out == "collect: 1 new snapshot, 1 report ingested\n"
 
 
 def test_export_of_a_read_only_database_is_shown_and_not_recorded(repo, backfilled, capsys):

@@ -71,11 +71,6 @@ def delta_style(info: MetricInfo, delta: float | None) -> str:
     return "good" if better else "bad"
 
 
-def counted(n: int, noun: str) -> str:
-    """`1 site`, `3 sites`."""
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
-
-
 def commit_time(epoch: int, offset: int = 0) -> str:
     """A commit's time as its committer saw it: `2026-01-05 09:00`."""
     tz = timezone(timedelta(seconds=offset)) if offset else UTC

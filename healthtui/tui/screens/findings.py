@@ -22,8 +22,9 @@ from healthtui.tui.screens.base import (
     keep_cursor,
     set_columns,
 )
-from healthtui.tui.text import clean, counted, plain, shorten, shorten_path
+from healthtui.tui.text import clean, plain, shorten, shorten_path
 from healthtui.tui.widgets.keybar import KeyBar
+from healthtui.wording import counted
 
 GROUPINGS = ("file", "directory", "owner")
 RULE = Binding.Group("Rule", compact=True)
