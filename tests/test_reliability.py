@@ -414,7 +414,9 @@ def test_report_globs_may_be_absolute_and_odd_ones_match_nothing(repo, tmp_path,
     assert out == "collect: 1 new snapshot, 1 report ingested\n"
 
 
-def test_export_of_a_read_only_database_is_shown_and_not_recorded(repo, backfilled, capsys):
+def test_export_of_a_read_only_database_is_shown_and_not_recorded(repo, tmp_path, capsys):
+    backfilled = tmp_path / "h.db"  # by another process: none of this one's connections stay open
+    assert run(repo, backfilled, "backfill", "--every", "10").returncode == 0
     before = dump(backfilled)
     _make_read_only(backfilled)
     try:
