@@ -87,7 +87,10 @@ def repository_info(con: sqlite3.Connection) -> RepositoryInfo | None:
     if row is None:
         return None
     (commits,) = con.execute('SELECT count(*) FROM "commit"').fetchone()
-    snaps, stale = con.execute("SELECT count(*), coalesce(sum(stale), 0) FROM snapshot").fetchone()
+    snaps, stale, code = con.execute(
+        "SELECT count(*), coalesce(sum(stale), 0), "
+        "coalesce(sum(kind = 'code' AND stale = 0), 0) FROM snapshot"
+    ).fetchone()
     return RepositoryInfo(
         root=row[0],
         name=row[1],
@@ -97,6 +100,7 @@ def repository_info(con: sqlite3.Connection) -> RepositoryInfo | None:
         commits=commits,
         snapshots=snaps,
         stale_snapshots=int(stale),
+        code_snapshots=int(code),
     )
 
 

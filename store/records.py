@@ -35,5 +35,6 @@ class RepositoryInfo:
     head: str | None
     last_collect_at: float | None
     commits: int = 0
-    snapshots: int = 0
+    snapshots: int = 0  # of code and of test runs, stale ones included
     stale_snapshots: int = 0
+    code_snapshots: int = 0  # current snapshots of the code: the commits measured

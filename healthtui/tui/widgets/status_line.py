@@ -34,7 +34,7 @@ def status_content(repo: store.RepositoryInfo | None, now: float) -> Content:
         Content.from_markup(
             "[dim]$commits commits · $snaps snapshots[/]",
             commits=f"{repo.commits:,}",
-            snaps=f"{repo.snapshots:,}",
+            snaps=f"{repo.code_snapshots:,}",
         )
     )
     return Content(" │ ").join(parts)
