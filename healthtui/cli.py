@@ -274,8 +274,11 @@ def _visible(line: str) -> str:
 
 @cli.command()
 @click.option("--rev", help="Walk this revision's first-parent line (default: the branch).")
-@click.option("--since", help="Only commits from this date (YYYY-MM-DD, in each commit's offset).")
-@click.option("--until", help="Only commits up to this date (inclusive).")
+@click.option(
+    "--since",
+    help="Only commits from this date (YYYY-MM-DD, in each commit's offset) or span ago (90d, 1y).",
+)
+@click.option("--until", help="Only commits up to this date (inclusive) or span ago.")
 @click.option("--every", type=click.IntRange(min=1), help="Every Nth commit (plus the tip).")
 @click.option("--daily", is_flag=True, help="The last commit of each day.")
 @click.pass_obj
@@ -321,7 +324,7 @@ def _check_range(since: str, until: str) -> None:
     from healthtui.collect.history import parse_when
 
     start, end = parse_when(since), parse_when(until)
-    if len(until) <= 10:
+    if end.tzinfo is None and len(until) <= 10:
         end += timedelta(days=1) - timedelta(microseconds=1)
     if (start.tzinfo is None) == (end.tzinfo is None) and start > end:
         raise click.UsageError(f"--since {since} is after --until {until}")
@@ -416,7 +419,10 @@ def _report_globs(repo, config: Config) -> list[Path]:
     show_default=True,
 )
 @click.option(
-    "--since", default="last", show_default=True, help="last, a revision, or a date/3d/24h."
+    "--since",
+    default="last",
+    show_default=True,
+    help="last, a revision, a date, or a span (3d, 24h, 2w).",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here.")
 @click.pass_obj

@@ -30,6 +30,7 @@ from healthtui.collect.gitrepo import GitRepo
 from healthtui.config import Config
 from healthtui.errors import HealthError, RepoError
 from healthtui.rules import Finding, RuleEngine
+from healthtui.spans import parse_span
 from store import collector
 from store.collector import ChangeInput, FindingInput
 from store.db import Database
@@ -58,11 +59,20 @@ class CollectResult:
 
 
 def parse_when(text: str) -> datetime:
-    """A date (`2026-03-01`), local datetime (`2026-03-01T09:30`) or aware datetime."""
+    """A date (`2026-03-01`), local datetime (`2026-03-01T09:30`), aware datetime, or a span
+    back from now (`90d`, `1y`: an aware datetime)."""
+    span = parse_span(text)
+    if span is not None:
+        try:
+            return datetime.now(UTC) - timedelta(seconds=span[0])
+        except OverflowError:
+            raise HealthError(f"{text!r}: too long ago") from None
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise HealthError(f"{text!r}: not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+        raise HealthError(
+            f"{text!r}: not a date (use YYYY-MM-DD, YYYY-MM-DDTHH:MM or a span such as 90d)"
+        ) from None
 
 
 def _local(c: CommitInfo) -> datetime:

@@ -20,14 +20,13 @@ from healthtui.errors import HealthError, RepoError
 from healthtui.export import burndown
 from healthtui.export.burndown import Burndown
 from healthtui.export.tests_section import TestsSection, tests_section
+from healthtui.spans import parse_span
 from store.exports import current_findings_commit, last_export
 from store.readmodels import CommitInfo, FindingRow, Point
 
 HOUR = 3600
 DEFAULT_WINDOW = 24 * HOUR
 MOVES_PER_METRIC = 3
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
-_DURATION_UNITS = {"m": 60, "min": 60, "h": HOUR, "d": 24 * HOUR, "w": 7 * 24 * HOUR}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?([+-]\d{2}:?\d{2}|Z)?$")
 
 
@@ -202,7 +201,7 @@ def resolve_since(spec: str, *, session: Session, repo, now: float) -> SincePoin
     text = spec.strip()
     if not text:
         raise HealthError(
-            "--since: give `last`, a revision, a date (2026-11-20) or a span (3d, 24h)"
+            "--since: give `last`, a revision, a date (2026-11-20) or a span (3d, 24h, 2w)"
         )
     if text == "last":
         prev = last_export(session)
@@ -212,12 +211,10 @@ def resolve_since(spec: str, *, session: Session, repo, now: float) -> SincePoin
             return SincePoint(spec, "default", at, None, label, "24 h ago")
         label = f"the last export ({utc_text(prev.at)})"
         return SincePoint(spec, "export", int(prev.at), prev.head, label, "the last export")
-    m = _DURATION.match(text)
-    if m:
-        amount, unit = int(m.group(1)), m.group(2)
-        at = _dated(spec, int(now) - amount * _DURATION_UNITS[unit])
-        words = {"m": "min", "min": "min", "h": "h", "d": "d", "w": "w"}[unit]
-        ago = f"{amount} {words} ago"
+    span = parse_span(text)
+    if span is not None:
+        at = _dated(spec, int(now) - span[0])
+        ago = f"{span[1]} ago"
         return SincePoint(spec, "duration", at, None, f"{ago} ({utc_text(at)})", ago)
     if _DATE.match(text):
         try:

@@ -241,6 +241,29 @@ def test_every_and_dates_select_commits_in_their_own_offset():
     assert [c.subject for c in aware] == ["3", "4", "5"]
 
 
+def test_since_and_until_take_a_span_back_from_now():
+    now = int(time.time())
+    line = [
+        store.CommitInfo(
+            sha=f"{i:040x}",
+            parents=(),
+            author_name="a",
+            author_email="a",
+            authored_at=0,
+            author_offset=0,
+            committed_at=now - days * 86400,
+            committer_offset=3600,
+            subject=str(days),
+            seq=i,
+        )
+        for i, days in enumerate((400, 100, 20, 2))
+    ]
+    assert [c.subject for c in select_commits(line, since="1y")] == ["100", "20", "2"]
+    assert [c.subject for c in select_commits(line, since="4w")] == ["20", "2"]
+    assert [c.subject for c in select_commits(line, since="90d", until="3d")] == ["20"]
+    assert [c.subject for c in select_commits(line, since="200d", until="3d")] == ["100", "20"]
+
+
 def test_a_sparse_backfill_then_a_full_one_does_not_double_count(history, engine):
     repo = GitRepo.open(history.path)
     backfill(repo, engine, CONFIG, every=3)
