@@ -447,7 +447,12 @@ def export(env: Env, fmt: str, since: str, output: Path | None) -> None:
 @cli.command()
 @click.option("--against", help="Compare with this revision (default: merge-base with the branch).")
 @click.option("--rev", help="Check this revision instead of the work tree.")
-@click.option("--metric", "metrics", multiple=True, help="Only these metrics (repeatable).")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Only these metrics: ids or globs such as 'suite.*' (repeatable).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
 def check(env: Env, against, rev, metrics, fmt) -> None:

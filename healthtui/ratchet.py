@@ -265,7 +265,7 @@ def select_metrics(
     for pattern in wanted:
         hits = [m for m in known if fnmatch.fnmatchcase(m, pattern)]
         if not hits:
-            raise HealthError(f"--metric {pattern}: no such metric (known: {', '.join(code_ids)})")
+            raise HealthError(f"--metric {pattern}: no such metric (known: {', '.join(known)})")
         chosen.update(dict.fromkeys(hits))
     return tuple(chosen)
 
