@@ -455,3 +455,15 @@ def test_backfill_since_after_until_is_a_usage_error(repo, tmp_path, capsys):
     assert not db.exists()
     same_day = ("--since", "2020-01-01T10:00", "--until", "2020-01-01")
     assert healthtui(repo, db, capsys, "backfill", *same_day)[0] == 0
+
+
+def test_scan_of_a_bad_revision_is_one_clear_line(repo, tmp_path, capsys):
+    db = tmp_path / "h.db"
+    code, out, err = healthtui(repo, db, capsys, "scan", "--rev", "nosuch")
+    assert (code, out) == (2, "")
+    assert (
+        err
+        == f"healthtui: error: {repo.path}: git ls-tree failed: fatal: Not a valid object name nosuch\n"
+    )
+    code, out, err = healthtui(repo, db, capsys, "scan", "--rev=--abbrev=4")
+    assert (code, out, err) == (2, "", "healthtui: error: '--abbrev=4': not a revision\n")

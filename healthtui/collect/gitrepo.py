@@ -207,7 +207,8 @@ class GitRepo:
         proc = _run(args, cwd=self.root)
         if proc.returncode != 0:
             stderr = proc.stderr.decode("utf-8", "replace").strip()
-            raise RepoError(f"{self.root}: git {args[0]} failed: {stderr.splitlines()[-1:]}")
+            last = stderr.splitlines()[-1] if stderr else f"exit {proc.returncode}"
+            raise RepoError(f"{self.root}: git {args[0]} failed: {last}")
         return proc.stdout
 
     def _try(self, *args: str) -> str | None:
@@ -300,6 +301,8 @@ class GitRepo:
 
     def list_tree(self, rev: str, *, sizes: bool = False) -> list[TreeEntry]:
         """Every file (blob) in the tree of `rev`; submodules and symlinks are skipped."""
+        if rev.startswith("-"):
+            raise RepoError(f"{rev!r}: not a revision")
         raw = self._git("ls-tree", "-r", "-z", "--full-tree", *(["-l"] if sizes else []), rev)
         return [
             TreeEntry(path, blob, 0o100644 if mode == "100644" else 0o100755, int(size or -1))
