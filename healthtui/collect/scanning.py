@@ -252,7 +252,7 @@ def work_tree_root(start: Path, *, search_parents: bool = True) -> Path:
     if early is not None and early[:2] == (start, search_parents):
         return early[2]
     if not start.is_dir():
-        raise RepoError(f"{start}: no such directory")
+        raise RepoError(f"{start}: {'not a directory' if start.exists() else 'no such directory'}")
     rev_parse = _GitOutput(start, "rev-parse", "--is-bare-repository", "--show-toplevel")
     if rev_parse.error is not None:
         raise RepoError(f"cannot run git: {rev_parse.error.strerror or rev_parse.error}")
@@ -765,7 +765,12 @@ def scan_revision(repo: Any, rev: str, engine: RuleEngine) -> Evaluation:
     git_repo = repo if isinstance(repo, GitRepo) else GitRepo.open(repo)
     evaluator = engine.evaluator()
     wanted: dict[str, list[tuple[str, str]]] = {}
-    for entry in git_repo.list_tree(rev):
+    try:
+        tree = git_repo.list_tree(rev)
+    except RepoError:
+        git_repo.resolve(rev)  # the clearer message when `rev` names no commit
+        raise
+    for entry in tree:
         kind = engine.kind(entry.path)
         if kind is not None:
             wanted.setdefault(entry.blob, []).append((entry.path, kind))
