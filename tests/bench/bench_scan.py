@@ -156,8 +156,13 @@ def main() -> None:
         )
     lines += [
         "",
-        f"Regex-only scan / git grep: {regex_ratio:.2f}x (target <= {TARGET:.0f}x: "
-        f"{'met' if regex_ratio <= TARGET else 'missed'}); medians {median_ratio:.2f}x; CPU "
+        f"Regex-only scan / git grep: {regex_ratio:.2f}x ("
+        + (
+            f"target <= {TARGET:.0f}x: {'met' if regex_ratio <= TARGET else 'missed'}"
+            if args.files >= 10_000
+            else "the target is set for the 10,000-file tree; here Python's start-up dominates"
+        )
+        + f"); medians {median_ratio:.2f}x; CPU "
         f"{cpu_ratio:.2f}x. Matching lines: git grep {grep_lines:,}, scan {scan_lines:,}"
         f"{'' if grep_lines == scan_lines else ' (MISMATCH)'}.",
     ]
