@@ -47,7 +47,12 @@ def grow(b: RepoBuilder, start: int, count: int) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> RepoBuilder:
-    b = RepoBuilder(tmp_path / "repo")
+    return build_repo(tmp_path / "repo")
+
+
+def build_repo(path: Path) -> RepoBuilder:
+    """41 commits of a small service whose awaits and legacy imports come and go."""
+    b = RepoBuilder(path)
     b.commit(
         {
             "app/__init__.py": "",

@@ -214,9 +214,9 @@ def test_rewritten_history_keeps_old_snapshots_marked_unreachable(history, engin
     assert values == [0, 3, 8, 12]
 
 
-def test_every_and_dates_select_commits_in_their_own_offset():
-    tz = timezone(timedelta(hours=-8))
-    line = [
+def _line(times: list[int], offset: int, subjects: list[str]) -> list[store.CommitInfo]:
+    """A first-parent line of commits made at `times` (epoch) in UTC offset `offset` (s)."""
+    return [
         store.CommitInfo(
             sha=f"{i:040x}",
             parents=(),
@@ -224,13 +224,18 @@ def test_every_and_dates_select_commits_in_their_own_offset():
             author_email="a",
             authored_at=0,
             author_offset=0,
-            committed_at=int(datetime(2026, 3, 1, 20, 0, tzinfo=tz).timestamp()) + i * 3 * 3600,
-            committer_offset=-8 * 3600,
-            subject=str(i),
+            committed_at=at,
+            committer_offset=offset,
+            subject=subject,
             seq=i,
         )
-        for i in range(6)
+        for i, (at, subject) in enumerate(zip(times, subjects, strict=True))
     ]
+
+
+def test_every_and_dates_select_commits_in_their_own_offset():
+    start = int(datetime(2026, 3, 1, 20, 0, tzinfo=timezone(timedelta(hours=-8))).timestamp())
+    line = _line([start + i * 3 * 3600 for i in range(6)], -8 * 3600, [str(i) for i in range(6)])
     # 20:00, 23:00 on 1 March local; 02:00, 05:00, 08:00, 11:00 on 2 March local (UTC is 8 h later)
     assert [c.subject for c in select_commits(line, since="2026-03-02")] == ["2", "3", "4", "5"]
     assert [c.subject for c in select_commits(line, until="2026-03-01")] == ["0", "1"]
@@ -242,22 +247,8 @@ def test_every_and_dates_select_commits_in_their_own_offset():
 
 
 def test_since_and_until_take_a_span_back_from_now():
-    now = int(time.time())
-    line = [
-        store.CommitInfo(
-            sha=f"{i:040x}",
-            parents=(),
-            author_name="a",
-            author_email="a",
-            authored_at=0,
-            author_offset=0,
-            committed_at=now - days * 86400,
-            committer_offset=3600,
-            subject=str(days),
-            seq=i,
-        )
-        for i, days in enumerate((400, 100, 20, 2))
-    ]
+    now, days = int(time.time()), (400, 100, 20, 2)
+    line = _line([now - d * 86400 for d in days], 3600, [str(d) for d in days])
     assert [c.subject for c in select_commits(line, since="1y")] == ["100", "20", "2"]
     assert [c.subject for c in select_commits(line, since="4w")] == ["20", "2"]
     assert [c.subject for c in select_commits(line, since="90d", until="3d")] == ["20"]

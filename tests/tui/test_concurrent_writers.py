@@ -3,9 +3,7 @@ answering, follows them to the final numbers, and the database ends as if they h
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,50 +12,12 @@ from healthtui import metrics as m
 from healthtui.collect.gitrepo import GitRepo
 from healthtui.collect.history import backfill, collect_commits
 from healthtui.config import load_config
-from healthtui.demo.builder import RepoBuilder
 from healthtui.tui.app import HealthApp
 from healthtui.tui.screens.overview import OverviewScreen
 from healthtui.tui.widgets.card import HeadlineCard
 from tests.dbdump import dump
+from tests.test_reliability import build_repo, cli, grow, snapshot_count
 from tests.tui.pilot import settle, wait_for
-
-CONFIG = '[rules]\nknown_sync = ["get_manager"]\ndeprecated_modules = ["app.legacy"]\n'
-
-
-def _handler(n: int) -> str:
-    lines = ["from app.manager import get_manager", "from app.legacy import thing"]
-    for i in range(n):
-        lines += [f"async def h{i}():", "    return await get_manager()", ""]
-    return "\n".join(lines) + "\n"
-
-
-def _repo(path: Path) -> RepoBuilder:
-    b = RepoBuilder(path)
-    b.commit(
-        {
-            "app/__init__.py": "",
-            "app/legacy.py": "",
-            "app/manager.py": "def get_manager():\n    return 1\n",
-            "healthtui.toml": CONFIG,
-        },
-        message="base",
-    )
-    with b.bulk():
-        for i in range(60):
-            b.commit({f"app/m{i % 7}.py": _handler(i % 5)}, message=f"step {i}")
-    return b
-
-
-def _cli(repo: Path, db: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "healthtui", "--repo", str(repo), "--db", str(db), *args]
-
-
-def _snapshots(db: Path) -> int:
-    con = sqlite3.connect(db, timeout=5)
-    try:
-        return con.execute("SELECT count(*) FROM snapshot").fetchone()[0]
-    finally:
-        con.close()
 
 
 def _tip_value(db: Path) -> float:
@@ -70,14 +30,12 @@ def _tip_value(db: Path) -> float:
 
 
 async def test_the_dashboard_stays_live_while_a_backfill_and_two_collects_write(tmp_path):
-    b = _repo(tmp_path / "repo")
+    b = build_repo(tmp_path / "repo")
     db = tmp_path / "h.db"
     config = load_config(b.path)
     engine = store.open_engine(db)
     backfill(GitRepo.open(b.path), engine, config, every=20)  # something to show at first
-    with b.bulk():
-        for i in range(60, 90):
-            b.commit({f"app/m{i % 7}.py": _handler(i % 5)}, message=f"later {i}")
+    grow(b, 40, 40)
     app = HealthApp(engine=engine, config=config, poll_interval=0.05, repo_label="app")
     try:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -86,16 +44,17 @@ async def test_the_dashboard_stays_live_while_a_backfill_and_two_collects_write(
             generation = app.generation
             writers = [
                 subprocess.Popen(
-                    _cli(b.path, db, "backfill"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                    cli(b, db, "backfill"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
                 )
             ]
-            before = _snapshots(db)
-            while _snapshots(db) == before:  # the backfill holds the lock: collects wait or yield
+            before = snapshot_count(db)
+            # once the backfill writes, it holds the lock: the collects wait or step aside
+            while snapshot_count(db) == before:
                 assert writers[0].poll() is None, writers[0].stderr.read()
                 await pilot.pause(0.005)
             writers += [
                 subprocess.Popen(
-                    _cli(b.path, db, "collect"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                    cli(b, db, "collect"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
                 )
                 for _ in range(2)
             ]
