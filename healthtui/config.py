@@ -6,6 +6,7 @@ errors name the file, the dotted key and what is wrong, and surface as `ConfigEr
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -202,6 +203,7 @@ BUILTIN_RULE_IDS = frozenset(
 )
 RULE_ALIASES = {"suites": "suite", "markers": "unregistered_markers"}
 
+SKIPPED_FILES = "skipped_files"  # files over the size cap, counted by every rule engine
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_IDS = BUILTIN_RULE_IDS | {
     "marker_errors",
@@ -326,15 +328,19 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
         updates["rules"] = _parse_rules(r, top["rules"])
     if "suites" in top:
         updates["suites"] = _parse_suites(r, top["suites"])
+    rules = updates.get("rules", cfg.rules)
+    suites = updates.get("suites", cfg.suites)
     if "targets" in top:
         targets = dict(DEFAULT_TARGETS)
         for metric, value in r.table(top["targets"], "targets", None).items():
+            _known_metric(r, f"targets.{metric}", metric, rules, suites)
             targets[metric] = r.number(value, f"targets.{metric}")
         updates["targets"] = targets
     if "limits" in top:
         limits = []
         for metric, value in r.table(top["limits"], "limits", None).items():
             key = f"limits.{metric}"
+            _known_metric(r, key, metric, rules, suites)
             bounds = r.table(value, key, {"max", "min"})
             if not bounds:
                 raise r.fail(key, "give max = N and/or min = N")
@@ -348,6 +354,31 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
             limits.append(limit)
         updates["limits"] = tuple(limits)
     return replace(cfg, **updates)
+
+
+def _known_metric(
+    r: _Reader, key: str, metric: str, rules: RulesConfig, suites: tuple[Suite, ...]
+) -> None:
+    """Refuse a target or limit on a metric nothing measures (a typo would be ignored silently):
+    the part before the first dot must be a rule, regex rule or test metric, and a suite metric
+    must name a configured suite."""
+    head, _, rest = metric.partition(".")
+    names = sorted(_RESERVED_IDS | {SKIPPED_FILES} | {rule.id for rule in rules.regex})
+    if head == "suite":
+        suite = rest.partition(".")[0]
+        known = sorted(s.name for s in suites)
+        if suite not in known:
+            raise r.fail(key, f"no suite {suite!r} (suites: {', '.join(known) or 'none'})")
+        return
+    if head in names:
+        return
+    close = difflib.get_close_matches(head, names, n=1)
+    hint = (
+        f"did you mean {close[0] + metric[len(head) :]!r}?"
+        if close
+        else "known: " + ", ".join(names)
+    )
+    raise r.fail(key, f"no such metric ({hint})")
 
 
 def _parse_rules(r: _Reader, value: Any) -> RulesConfig:

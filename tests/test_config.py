@@ -107,12 +107,38 @@ await_misuse = { max = 0 }
             '[[rules.regex]]\nid = "x"\npattern = "a*"',
             r"rules.regex\[0\].pattern: 'a\*' matches the empty string, so every line",
         ),
+        (
+            "[targets]\nawait_misus = 0",
+            r"targets.await_misus: no such metric \(did you mean 'await_misuse'\?\)",
+        ),
+        (
+            '[[rules.regex]]\nid = "todo_comments"\npattern = "TODO"\n'
+            '[limits."todo_coments.files"]\nmax = 3',
+            r"limits.todo_coments.files: no such metric \(did you mean 'todo_comments.files'\?\)",
+        ),
+        ("[targets]\nzzz = 1", r"targets.zzz: no such metric \(known: async_callback, "),
+        (
+            '[limits."suite.golden_paht.pass_rate"]\nmin = 0.9',
+            r"limits.suite.golden_paht.pass_rate: no suite 'golden_paht' \(suites: golden_path\)",
+        ),
     ],
 )
 def test_mistakes_name_file_key_and_problem(tmp_path: Path, body: str, message: str):
     (tmp_path / "healthtui.toml").write_text(body + "\n")
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path)
+
+
+def test_targets_and_limits_take_every_kind_of_metric(tmp_path: Path):
+    (tmp_path / "healthtui.toml").write_text(
+        '[[rules.regex]]\nid = "todo"\npattern = "TODO"\n[suites.smoke]\npaths = ["t/**"]\n'
+        '[targets]\n"todo.files" = 0\n"suite.smoke.pass_rate" = 1\n"tests.pass_rate" = 1\n'
+        'skipped_files = 0\n"unregistered_markers.failing_files" = 0\n'
+        '[limits]\n"collection_errors.import" = { max = 0 }\nflaky_tests = { max = 2 }\n'
+    )
+    cfg = load_config(tmp_path)
+    assert cfg.targets["suite.smoke.pass_rate"] == 1
+    assert [lim.metric for lim in cfg.limits] == ["collection_errors.import", "flaky_tests"]
 
 
 def test_explicit_missing_config_file_is_an_error(tmp_path: Path):

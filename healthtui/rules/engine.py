@@ -17,7 +17,7 @@ from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from healthtui.config import RULE_ALIASES, RulesConfig, Suite
+from healthtui.config import RULE_ALIASES, SKIPPED_FILES, RulesConfig, Suite
 from healthtui.errors import ConfigError
 from healthtui.rules import regex as regex_rules
 from healthtui.rules.base import Evaluation, Facts, Finding
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 ENGINE_VERSION = 2
 UNPARSEABLE = "unparseable_files"
-SKIPPED = "skipped_files"
+SKIPPED = SKIPPED_FILES
 
 AWAIT_MISUSE = "await_misuse"
 ASYNC_CALLBACK = "async_callback"
