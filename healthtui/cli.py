@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import cached_property
 from pathlib import Path
@@ -127,28 +127,51 @@ def collector_lock(db_path: Path, what: str) -> Iterator[None]:
 
 
 class Progress:
-    """A one-line progress bar on a terminal (done, rate, ETA); silent otherwise."""
+    """A one-line progress bar on a terminal, silent otherwise: first the files of the tree the
+    walk starts from, then the commits (done, rate, ETA). The rate counts from the first commit,
+    so the time spent on the first tree does not skew the ETA."""
 
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled = label, enabled
-        self.started = time.monotonic()
-        self.shown = False
+    REDRAW = 0.1  # seconds between redraws, the last one always drawn
+
+    def __init__(self, label: str, enabled: bool, clock: Callable[[], float] = time.monotonic):
+        self.label, self.enabled, self.clock = label, enabled, clock
+        self.shown = 0  # width of the line on screen
+        self.drawn_at = -1.0
+        self.first: tuple[float, int] | None = None  # (when, done) at the first commit
+        self.phase = ""
+
+    def tree(self, done: int, total: int) -> None:
+        """Files of the first tree evaluated so far."""
+        text = f"{self._bar(done, total)} {done:,}/{total:,} files of the first tree"
+        self._draw(text, "tree", done == total)
 
     def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if self.first is None:
+            self.first = (now, done)
+        since, base = self.first
+        rate = (done - base) / max(now - since, 1e-6) if done > base else 0.0
+        pace = f"{rate:.1f}/s · ETA {(total - done) / rate:.0f}s" if rate else "…"
+        text = f"{self._bar(done, total)} {done:,}/{total:,} commits · {pace}"
+        self._draw(text, "commits", done == total)
+
+    @staticmethod
+    def _bar(done: int, total: int, width: int = 24) -> str:
+        filled = int(width * done / max(total, 1))
+        return "█" * filled + "░" * (width - filled)
+
+    def _draw(self, text: str, phase: str, last: bool) -> None:
+        """Redraw the line, at most every REDRAW seconds but always the first frame of a phase
+        and the last one."""
         if not self.enabled:
             return
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = done / elapsed
-        eta = (total - done) / rate if rate > 0 else 0
-        width = 24
-        filled = int(width * done / max(total, 1))
-        bar = "█" * filled + "░" * (width - filled)
-        click.echo(
-            f"\r{self.label} {bar} {done}/{total} commits · {rate:.1f}/s · ETA {eta:.0f}s ",
-            nl=False,
-            err=True,
-        )
-        self.shown = True
+        now = self.clock()
+        if not last and now - self.drawn_at < self.REDRAW and phase == self.phase:
+            return
+        self.drawn_at, self.phase = now, phase
+        line = f"{self.label} {text}"
+        click.echo("\r" + line.ljust(self.shown), nl=False, err=True)
+        self.shown = max(self.shown, len(line))
 
     def close(self) -> None:
         if self.shown:

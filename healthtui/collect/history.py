@@ -39,7 +39,8 @@ from store.records import CommitInfo
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int], None]  # (done, total); may also have `.tree(done, total)`
+TICK_FILES = 500  # files of the first tree between two progress ticks
 _Key = tuple[str, str]  # (kind, blob)
 _T = TypeVar("_T")
 _DIRECT_LOOKUP = 1_000  # fewer wanted blobs than this: look them up, not every cached key
@@ -273,10 +274,15 @@ class _Walker:
     def state(self) -> checkpoint.State:
         return checkpoint.State(self.evaluator, self.tree, self.known)
 
-    def start(self, sha: str, meanwhile: Callable[[], object] = lambda: None) -> None:
+    def start(
+        self,
+        sha: str,
+        meanwhile: Callable[[], object] = lambda: None,
+        tick: Progress | None = None,
+    ) -> None:
         """Evaluate the whole tree of `sha`. When only regex rules run, `git grep -F` for their
         required texts picks the files that can match; only those are read. `meanwhile` runs
-        while git searches."""
+        while git searches; `tick(done, total)` hears how many files are evaluated."""
         needles = self.rules.regex_needles()
         grep = _Background(self.repo.files_containing, sha, needles) if needles else None
         entries = {}
@@ -299,7 +305,7 @@ class _Walker:
                 else:
                     plain.append(path)
             self.evaluator.add_plain(plain)
-        self._apply(entries)
+        self._apply(entries, tick)
 
     def advance(self, changed: dict[str, str | None]) -> None:
         update: dict[str, tuple[str, str] | None] = {}
@@ -328,17 +334,20 @@ class _Walker:
     def close(self) -> None:
         self.ahead.close()
 
-    def _apply(self, update: dict[str, _Key | None]) -> None:
+    def _apply(self, update: dict[str, _Key | None], tick: Progress | None = None) -> None:
         ahead = self.ahead
         facts = self.facts.get(kb for kb in update.values() if kb is not None and kb not in ahead)
+        total = len(update)
         try:
-            for path, kb in update.items():
+            for done, (path, kb) in enumerate(update.items(), 1):
                 if kb is None:
                     self.tree.pop(path, None)
                     self.evaluator.update(path, None)
                 else:
                     self.tree[path] = kb[1]
                     self.evaluator.update(path, (ahead if kb in ahead else facts)[kb])
+                if tick is not None and (done % TICK_FILES == 0 or done == total):
+                    tick(done, total)
         finally:
             facts.close()
         ahead.fill()
@@ -380,6 +389,7 @@ def _begin(
     saved: tuple[str, bytes] | None,
     first: CommitInfo,
     meanwhile: Callable[[], object],
+    tick: Progress | None = None,
 ) -> str | None:
     """Bring the walker to `first`: from the `saved` evaluator (sha, data) plus the changes since,
     when there is one and the changes are fewer than the tree, else from the whole tree. Returns
@@ -397,7 +407,7 @@ def _begin(
                 meanwhile()
                 walker.advance({ch.path: ch.blob for ch in changed})
                 return sha
-    walker.start(first.sha, meanwhile)
+    walker.start(first.sha, meanwhile, tick)
     return None
 
 
@@ -468,7 +478,7 @@ def _walk(
         walker.prefetch(visits)
 
     try:
-        base = _begin(walker, saved, walk[0], prefetch)
+        base = _begin(walker, saved, walk[0], prefetch, getattr(progress, "tree", None))
         done = _visit_all(walker, db, rules, walk, visits, write, ids, write_current, progress)
     finally:
         walker.close()
