@@ -151,8 +151,8 @@ class Progress:
             self.first = (now, done)
         since, base = self.first
         rate = (done - base) / max(now - since, 1e-6) if done > base else 0.0
-        pace = f"{rate:.1f}/s · ETA {(total - done) / rate:.0f}s" if rate else "…"
-        text = f"{self._bar(done, total)} {done:,}/{total:,} commits · {pace}"
+        pace = f" · {rate:.1f}/s · ETA {(total - done) / rate:.0f}s" if rate else ""
+        text = f"{self._bar(done, total)} {done:,}/{total:,} commits{pace}"
         self._draw(text, "commits", done == total)
 
     @staticmethod
@@ -385,8 +385,12 @@ def collect(env: Env, reports: Sequence[Path], commit: str | None, run_tests: bo
             click.echo(f"healthtui: {exc}; nothing to do", err=True)
         return
     bad: list[tuple[Path, str]] = []
+    progress = Progress("collect", sys.stderr.isatty() and not quiet)
     try:
-        result = collect_commits(repo, db, config)
+        try:
+            result = collect_commits(repo, db, config, progress=progress)
+        finally:
+            progress.close()
         paths = list(reports) + _report_globs(repo, config)
         ingested = 0
         if paths:
