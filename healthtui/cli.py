@@ -458,7 +458,10 @@ def export(env: Env, fmt: str, since: str, output: Path | None) -> None:
     engine = env.engine(create=False)
     from healthtui.export import run_export
 
-    text = run_export(
+    def show(text: str) -> None:
+        click.echo(text, nl=not text.endswith("\n"))
+
+    run_export(
         engine=engine,
         config=env.config,
         fmt=fmt,
@@ -466,9 +469,8 @@ def export(env: Env, fmt: str, since: str, output: Path | None) -> None:
         repo=env.repo_or_none(),
         output=output,
         warn=lambda note: click.echo(f"note: {note}", err=True),
+        show=show if output is None else None,
     )
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
 
 
 @cli.command()

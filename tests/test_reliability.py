@@ -434,6 +434,19 @@ def test_export_of_a_read_only_database_is_shown_and_not_recorded(repo, tmp_path
         "file's and directory's permissions)); the next `--since last` starts before it\n"
     )
     assert dump(backfilled) == before
+    _make_read_only(backfilled)
+    try:  # in one stream, as on a terminal: the standup comes first, the note after it
+        both = subprocess.run(
+            cli(repo, backfilled, "export", "--format", "txt"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=60,
+        ).stdout
+    finally:
+        _make_writable(backfilled)
+    assert both.startswith("Standup: repo (main)")
+    assert both.endswith("the next `--since last` starts before it\n")
 
 
 def test_scan_shows_control_characters_in_file_names_escaped(repo, tmp_path, capsys):

@@ -105,10 +105,12 @@ def run_export(
     record: bool = True,
     output: Path | None = None,
     warn: Callable[[str], None] | None = None,
+    show: Callable[[str], None] | None = None,
 ) -> str:
     """Render the standup since `since` in `fmt`, write it to `output` if given (whole or not at
-    all), and (by default) record this export once it is out. Given `warn`, a database that
-    cannot record it (read-only, busy) is told there instead of failing the export."""
+    all), hand it to `show`, and (by default) record this export once it is out. Given `warn`, a
+    database that cannot record it (read-only, busy) is told there instead of failing the
+    export; the standup is out by then, so a busy database never holds it back."""
     if fmt not in FORMATS:
         raise HealthError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     now = time.time() if now is None else now
@@ -120,6 +122,8 @@ def run_export(
     )
     if output is not None:
         write_atomically(output, document)
+    if show is not None:
+        show(document)
     if record:
         head = summary.head.sha if summary.head is not None else None
         try:
