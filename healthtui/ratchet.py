@@ -57,6 +57,7 @@ from healthtui.export.escape import clean
 from healthtui.metrics import info
 from healthtui.rules import Evaluation, Finding, RuleEngine
 from healthtui.rules.base import Facts
+from healthtui.wording import utf8_text
 from store.checks import snapshot_metrics
 
 SCHEMA = "healthtui-check/1"
@@ -599,7 +600,7 @@ def _place(repo: GitRepo, session, base: Base):
 
 def _show(text: str) -> str:
     """One safe line for a terminal: no escapes or control characters from the repository."""
-    return clean(_utf8(text))
+    return clean(utf8_text(text))
 
 
 def _value(metric: str, value: float | None) -> str:
@@ -667,20 +668,15 @@ def render_text(report: CheckReport) -> str:
     return "\n".join(lines)
 
 
-def _utf8(text: str) -> str:
-    """Text that encodes as UTF-8: bytes that were not UTF-8 (surrogate escapes) become `\\xff`."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 def _finding_json(f: Finding) -> dict:
     return {
-        "path": _utf8(f.path),
+        "path": utf8_text(f.path),
         "line": f.line,
         "col": f.col,
         "rule": f.rule,
-        "message": _utf8(f.message),
-        "detail": _utf8(f.detail),
-        "text": _utf8(f.text),
+        "message": utf8_text(f.message),
+        "detail": utf8_text(f.detail),
+        "text": utf8_text(f.text),
     }
 
 

@@ -840,15 +840,17 @@ def format_json(
     """The findings as a JSON list of objects (path, line, col, rule, message, detail, text)."""
     import json
 
+    from healthtui.wording import utf8_text
+
     items = [
         {
-            "path": f.path,
+            "path": utf8_text(f.path),
             "line": f.line,
             "col": f.col,
             "rule": f.rule,
-            "message": f.message,
-            "detail": f.detail,
-            "text": f.text,
+            "message": utf8_text(f.message),
+            "detail": utf8_text(f.detail),
+            "text": utf8_text(f.text),
         }
         for f in _selected(evaluation, rules, under)
     ]
