@@ -342,13 +342,9 @@ def backfill(env: Env, rev, since, until, every, daily) -> None:
 
 def _check_range(since: str, until: str) -> None:
     """Refuse a --since after --until (a date-only --until takes in its whole day)."""
-    from datetime import timedelta
+    from healthtui.collect.history import parse_until, parse_when
 
-    from healthtui.collect.history import parse_when
-
-    start, end = parse_when(since), parse_when(until)
-    if end.tzinfo is None and len(until) <= 10:
-        end += timedelta(days=1) - timedelta(microseconds=1)
+    start, end = parse_when(since), parse_until(until)
     if (start.tzinfo is None) == (end.tzinfo is None) and start > end:
         raise click.UsageError(f"--since {since} is after --until {until}")
 

@@ -86,11 +86,18 @@ def _after(c: CommitInfo, bound: datetime) -> bool:
     return _local(c) >= bound
 
 
-def _before(c: CommitInfo, bound: datetime, *, date_only: bool) -> bool:
+def parse_until(text: str) -> datetime:
+    """The last moment `--until` takes in: as `parse_when`, but a date alone takes in its whole
+    day."""
+    bound = parse_when(text)
+    if bound.tzinfo is None and len(text) <= 10:
+        bound += timedelta(days=1) - timedelta(microseconds=1)
+    return bound
+
+
+def _before(c: CommitInfo, bound: datetime) -> bool:
     if bound.tzinfo is not None:
         return c.committed_at <= bound.timestamp()
-    if date_only:
-        return _local(c) < bound + timedelta(days=1)
     return _local(c) <= bound
 
 
@@ -108,8 +115,8 @@ def select_commits(
         bound = parse_when(since)
         chosen = [c for c in chosen if _after(c, bound)]
     if until:
-        bound = parse_when(until)
-        chosen = [c for c in chosen if _before(c, bound, date_only=len(until) <= 10)]
+        bound = parse_until(until)
+        chosen = [c for c in chosen if _before(c, bound)]
     if daily:
         last_of_day: dict[object, CommitInfo] = {}
         for c in chosen:
