@@ -62,11 +62,7 @@ class Resolver:
                     for qual in getattr(new, attr):
                         key = f"{t}.{qual}"
                         changed.add(key)
-                        bucket = index.get(key)
-                        if bucket is None:
-                            index[key] = {path: None}
-                        else:
-                            bucket[path] = None
+                        index.setdefault(key, {})[path] = None
             return changed
         o_tail = old.tail if old is not None else ""
         n_tail = new.tail if new is not None else ""
@@ -89,11 +85,7 @@ class Resolver:
                 if not same or o.get(qual, _MISSING) != value:
                     key = f"{n_tail}.{qual}"
                     changed.add(key)
-                    bucket = index.get(key)
-                    if bucket is None:
-                        index[key] = {path: None}
-                    else:
-                        bucket[path] = None
+                    index.setdefault(key, {})[path] = None
         return changed
 
     # lookups -----------------------------------------------------------------------------------
