@@ -20,11 +20,10 @@ from healthtui.errors import HealthError, RepoError
 from healthtui.export import burndown
 from healthtui.export.burndown import Burndown
 from healthtui.export.tests_section import TestsSection, tests_section
-from healthtui.spans import parse_span
+from healthtui.spans import HOUR, parse_span
 from store.exports import current_findings_commit, last_export
 from store.readmodels import CommitInfo, FindingRow, Point
 
-HOUR = 3600
 DEFAULT_WINDOW = 24 * HOUR
 MOVES_PER_METRIC = 3
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?([+-]\d{2}:?\d{2}|Z)?$")
